@@ -1,0 +1,231 @@
+"""ANN vs converted SNN on Planetoid node classification, for every method and T.
+
+Reproduce the committed results (about 15 minutes per dataset on 2 CPU cores):
+
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/node_classification.py \
+        --datasets Cora CiteSeer --seeds 0 1 2 3 4
+
+Writes ``experiments/results/node_classification.{json,md}`` and
+``node_classification_accuracy_vs_T.png``. For every dataset, architecture and
+seed it trains a plain-ReLU GCN (the baseline, also converted with ``rate``), a
+threshold-ReLU GCN (``optimal``) and QCFS GCNs with L = 4 and L = 8 levels
+(``qcfs``), all with the same recipe, and converts each for every T.
+Features are row-normalised (``NormalizeFeatures``); the public Planetoid split
+is used; accuracy is on the 1000 test nodes; calibration uses all nodes' features
+(no labels), as the transductive setting allows.
+"""
+import argparse
+import json
+import multiprocessing
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch_geometric.transforms as transforms
+
+import gsnn
+from gsnn.ann import GCN, node_accuracy, train_node_classifier
+from gsnn.data import DatasetUnavailableError, planetoid
+
+RESULTS = Path(__file__).parent / "results"
+ARCHITECTURES = {
+    "GCN-2 h16": dict(hidden_channels=16, num_layers=2),
+    "GCN-2 h64": dict(hidden_channels=64, num_layers=2),
+    "GCN-4 h64 residual": dict(hidden_channels=64, num_layers=4, residual=True),
+}
+# (row label, conversion method, ANN activation, activation options)
+VARIANTS = [
+    ("rate", "rate", "relu", {}),
+    ("optimal", "optimal", "threshold_relu", {"threshold": 1.0}),
+    ("qcfs L=4", "qcfs", "qcfs", {"qcfs_levels": 4}),
+    ("qcfs L=8", "qcfs", "qcfs", {"qcfs_levels": 8}),
+]
+
+
+def snn_metrics(snn, data):
+    output = snn(data.x, data.edge_index)
+    prediction = output.argmax(dim=-1)
+    mask = data.test_mask
+    stats = snn.last_stats
+    return {
+        "snn_accuracy": float((prediction[mask] == data.y[mask]).float().mean()),
+        "spikes_per_neuron": stats.spikes_per_neuron,
+        "synaptic_ops": stats.synaptic_ops,
+        "snn_macs": stats.macs,
+        "ann_macs": stats.ann_macs,
+        "energy_ratio": stats.energy_ratio,
+        "hidden_energy_ratio": hidden_energy_ratio(stats),
+    }
+
+
+def hidden_energy_ratio(stats):
+    """Energy ratio without the first (analog-input) layer, the same MACs on both sides."""
+    analog = sum(layer.ann_macs for layer in stats.layers if layer.macs > 0)
+    ann = stats.ann_macs - analog
+    snn = stats.energy_model.energy_pj(stats.macs - analog, stats.synaptic_ops)
+    return snn / stats.energy_model.energy_pj(ann, 0.0) if ann else float("nan")
+
+
+def run(dataset_name, seeds, time_steps, epochs, root):
+    data = planetoid(dataset_name, root=root, transform=transforms.NormalizeFeatures())
+    rows = []
+    for architecture, shape in ARCHITECTURES.items():
+        for seed in seeds:
+            relu_accuracy = None
+            for label, method, activation, options in VARIANTS:
+                torch.manual_seed(seed)
+                model = GCN(
+                    data.num_features, out_channels=int(data.y.max()) + 1,
+                    activation=activation, **shape, **options,
+                )
+                started = time.time()
+                train_node_classifier(model, data, epochs=epochs)
+                ann_accuracy = node_accuracy(model, data)
+                if activation == "relu":
+                    relu_accuracy = ann_accuracy
+                print(
+                    f"{dataset_name} {architecture} seed={seed} {label}: ANN {ann_accuracy:.4f} "
+                    f"({time.time() - started:.1f}s)", flush=True,
+                )
+                for T in time_steps:
+                    snn = gsnn.convert(model, data, method=method, T=T)
+                    rows.append({
+                        "dataset": dataset_name, "architecture": architecture, "seed": seed,
+                        "variant": label, "method": method, "T": T, "latency_steps": T,
+                        "coding": "analog", "ann_accuracy": ann_accuracy,
+                        "relu_ann_accuracy": relu_accuracy,
+                        "calibration_agreement": snn.conversion_check["agreement"],
+                        **snn_metrics(snn, data),
+                    })
+    return rows
+
+
+def run_or_explain(name, *args):
+    """Rows of one dataset, or a note saying why it could not run (one worker process)."""
+    torch.set_num_threads(1)
+    try:
+        return run(name, *args)
+    except DatasetUnavailableError as error:
+        note = f"- {name} skipped: {str(error).splitlines()[0]}"
+        print(note, flush=True)
+        return note
+
+
+def mean_std(values):
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarise(rows):
+    groups = {}
+    for row in rows:
+        key = (row["dataset"], row["architecture"], row["variant"], row["T"])
+        groups.setdefault(key, []).append(row)
+    summary = []
+    for (dataset, architecture, variant, T), group in groups.items():
+        entry = {"dataset": dataset, "architecture": architecture, "variant": variant, "T": T,
+                 "seeds": len(group)}
+        for field in ("ann_accuracy", "snn_accuracy", "relu_ann_accuracy", "spikes_per_neuron",
+                      "synaptic_ops", "energy_ratio", "hidden_energy_ratio"):
+            entry[field] = mean_std([row[field] for row in group])
+        entry["loss_points"] = mean_std(
+            [100 * (row["ann_accuracy"] - row["snn_accuracy"]) for row in group]
+        )
+        summary.append(entry)
+    return summary
+
+
+def markdown(summary, command, notes):
+    lines = [
+        "# Node classification: ANN vs converted SNN",
+        "",
+        f"Produced by `{command}`.",
+        "",
+        *notes,
+        "",
+        "Columns: accuracies in % as mean ± std over seeds; *loss* = ANN − SNN in points "
+        "(positive: the SNN is worse); *ReLU ANN* = plain-ReLU GCN trained the same way; "
+        "spikes per neuron over the whole inference; SOPs = synaptic accumulates per inference; "
+        "*energy* = SNN/ANN energy estimate (4.6 pJ/MAC, 0.9 pJ/AC, 45 nm), whole network, and "
+        "*hidden* without the first layer (which runs on analog input with the same MACs as the "
+        "ANN). Latency in steps = T (online methods). Input coding: analog (constant current).",
+        "",
+        "| dataset | model | method | T | ReLU ANN | method ANN | SNN | loss (pts) "
+        "| spikes/neuron | SOPs | energy | hidden energy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def pct(pair):
+        return f"{100 * pair[0]:.2f} ± {100 * pair[1]:.2f}"
+
+    for e in summary:
+        lines.append(
+            f"| {e['dataset']} | {e['architecture']} | {e['variant']} | {e['T']} "
+            f"| {pct(e['relu_ann_accuracy'])} | {pct(e['ann_accuracy'])} | {pct(e['snn_accuracy'])} "
+            f"| {e['loss_points'][0]:+.2f} ± {e['loss_points'][1]:.2f} "
+            f"| {e['spikes_per_neuron'][0]:.3f} | {e['synaptic_ops'][0]:.3g} "
+            f"| {e['energy_ratio'][0]:.3f} | {e['hidden_energy_ratio'][0]:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(e["dataset"], e["architecture"]) for e in summary})
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for axis, (dataset, architecture) in zip(axes[0], panels):
+        for variant in [v[0] for v in VARIANTS]:
+            points = sorted(
+                (e["T"], e["snn_accuracy"][0], e["ann_accuracy"][0]) for e in summary
+                if (e["dataset"], e["architecture"], e["variant"]) == (dataset, architecture, variant)
+            )
+            if not points:
+                continue
+            line, = axis.plot([p[0] for p in points], [100 * p[1] for p in points], "o-",
+                              label=f"{variant} SNN", markersize=3)
+            axis.axhline(100 * points[0][2], color=line.get_color(), linestyle=":", linewidth=1)
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("time steps T")
+        axis.set_ylabel("test accuracy (%)")
+        axis.set_title(f"{dataset}, {architecture}", fontsize=9)
+        axis.set_ylim(bottom=max(0, axis.get_ylim()[0]))
+    axes[0][0].legend(fontsize=7, title="dotted: its ANN", title_fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--T", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32, 64])
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--root", default="datasets/")
+    parser.add_argument("--workers", type=int, default=2, help="datasets run in parallel")
+    parser.add_argument("--output", default=str(RESULTS / "node_classification"))
+    args = parser.parse_args()
+
+    jobs = [(name, args.seeds, args.T, args.epochs, args.root) for name in args.datasets]
+    with multiprocessing.Pool(min(args.workers, len(jobs))) as pool:
+        outcomes = pool.starmap(run_or_explain, jobs)
+    rows = [row for outcome in outcomes if isinstance(outcome, list) for row in outcome]
+    notes = [outcome for outcome in outcomes if isinstance(outcome, str)]
+    summary = summarise(rows)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = "python experiments/node_classification.py " + " ".join(
+        f"--datasets {' '.join(args.datasets)} --seeds {' '.join(map(str, args.seeds))} "
+        f"--T {' '.join(map(str, args.T))} --epochs {args.epochs}".split()
+    )
+    output.with_suffix(".json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
+    output.with_suffix(".md").write_text(markdown(summary, command, notes))
+    plot(summary, output.parent / f"{output.name}_accuracy_vs_T.png")
+    print(f"wrote {output}.md/.json and the plot", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""gsnn: convert trained graph neural networks (and CNNs) into spiking neural networks."""
+from gsnn import ann, coding, methods, metrics, neurons, nn
+from gsnn.convert import ConversionError, SpikingNetwork, convert
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConversionError",
+    "SpikingNetwork",
+    "__version__",
+    "ann",
+    "coding",
+    "convert",
+    "methods",
+    "metrics",
+    "neurons",
+    "nn",
+]

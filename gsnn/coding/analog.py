@@ -1,0 +1,22 @@
+"""Analog (direct) input: the input itself is injected as a constant current."""
+from torch import Tensor, nn
+
+from gsnn.coding.validation import check_time_steps
+
+
+class AnalogCoder(nn.Module):
+    r"""Injects the input unchanged as a constant current at every step.
+
+    This is the default input coding of Deng & Gu, QCFS and the dual-phase
+    method: the first synaptic layer sees the real-valued input. The result is
+    a stride-0 view along time, so time-invariant layers compute it once (see
+    :func:`gsnn.nn.time_constant.is_time_constant`).
+
+    Shapes:
+        - **input:** :math:`(*)`
+        - **output:** :math:`(T, *)`, a view without copies
+    """
+
+    def forward(self, x: Tensor, T: int) -> Tensor:
+        check_time_steps(T)
+        return x.unsqueeze(0).expand(T, *x.shape)

@@ -1,0 +1,6 @@
+"""ANN-to-SNN conversion: trace, normalise, calibrate, build, check."""
+from gsnn.convert.converter import convert
+from gsnn.convert.errors import ConversionError
+from gsnn.convert.spiking_network import SpikingNetwork
+
+__all__ = ["ConversionError", "SpikingNetwork", "convert"]

@@ -1,0 +1,337 @@
+"""The conversion lifecycle: validate, trace, normalise, calibrate, build, check."""
+import copy
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor, fx, nn
+from torch_geometric.data import Data
+
+from gsnn.coding import CODERS
+from gsnn.coding.validation import check_time_steps
+from gsnn.convert.calibrate import collect_site_statistics
+from gsnn.convert.errors import ConversionError
+from gsnn.convert.normalise import check_supported, remove_inference_identities
+from gsnn.convert.rules import (
+    NORMALISATION_MODULES,
+    SYNAPTIC_RULES,
+    TIME_SHIFTED_DIM_FUNCTIONS,
+    OpRole,
+    activation_kind,
+    qualified_name,
+    role_of,
+)
+from gsnn.convert.spiking_network import OutputOp, SpikingNetwork
+from gsnn.convert.tracer import trace
+from gsnn.methods import ActivationSite, ConversionMethod, get_method
+from gsnn.nn import OneToOneSynapse
+from gsnn.nn.graph_adjacency import check_edge_index
+
+logger = logging.getLogger(__name__)
+
+CalibrationData = Union[Data, Tensor, Sequence[Tensor]]
+
+
+def model_inputs(data: CalibrationData) -> Tuple:
+    """The positional inputs a model is called with for ``data``.
+
+    A PyG ``Data`` gives ``(x, edge_index)``, plus ``edge_weight`` when it has
+    one; a tensor gives ``(tensor,)``; a tuple or list is used as is.
+    """
+    if isinstance(data, Data):
+        if data.x is None or data.edge_index is None:
+            raise ValueError("Calibration Data needs node features 'x' and an 'edge_index'.")
+        check_edge_index(data.edge_index, data.x.shape[0])
+        inputs = (data.x, data.edge_index)
+        if getattr(data, "edge_weight", None) is not None:
+            inputs += (data.edge_weight,)
+        return inputs
+    if isinstance(data, Tensor):
+        return (data,)
+    if isinstance(data, (tuple, list)) and data and isinstance(data[0], Tensor):
+        return tuple(data)
+    raise ValueError(
+        "Calibration data must be a torch_geometric Data object, a tensor or a tuple of "
+        f"model inputs, got {type(data).__name__}."
+    )
+
+
+def _check_features(x: Tensor) -> None:
+    if not torch.is_floating_point(x):
+        raise ValueError(f"Input features must be floating point, got {x.dtype}.")
+    if not torch.isfinite(x).all():
+        raise ValueError(
+            "The calibration features contain NaN or infinite values; clean or impute them first."
+        )
+
+
+def _run_ann(ann: nn.Module, inputs: Tuple) -> Tensor:
+    try:
+        with torch.no_grad():
+            return ann(*inputs)
+    except (RuntimeError, IndexError) as error:
+        shapes = ", ".join(str(tuple(i.shape)) for i in inputs if isinstance(i, Tensor))
+        raise ValueError(
+            f"The model cannot run on the calibration data (input shapes {shapes}): {error}. "
+            "Calibrate with data shaped like the data the model was trained on."
+        ) from error
+
+
+def _split_output_ops(graph_module: fx.GraphModule) -> List[OutputOp]:
+    """Detach trailing output ops (``log_softmax``) so they act on decoded logits."""
+    modules = dict(graph_module.named_modules())
+    output_node = next(n for n in graph_module.graph.nodes if n.op == "output")
+    ops: List[OutputOp] = []
+    node = output_node.args[0]
+    while isinstance(node, fx.Node) and node.op.startswith("call"):
+        if role_of(node, modules) is not OpRole.OUTPUT or len(node.users) != 1:
+            break
+        ops.insert(0, (node.op, node.target, tuple(node.args[1:]), dict(node.kwargs)))
+        output_node.replace_input_with(node, node.args[0])
+        graph_module.graph.erase_node(node)
+        node = output_node.args[0]
+    for other in graph_module.graph.nodes:
+        if other.op.startswith("call") and role_of(other, modules) is OpRole.OUTPUT:
+            raise ConversionError(
+                f"{qualified_name(other, modules)} is only supported as the last op of the "
+                "model (applied to the decoded logits).",
+                [qualified_name(other, modules)],
+            )
+    return ops
+
+
+def _activation_sites(
+    graph_module: fx.GraphModule, ann_inputs: Tuple, rows: Optional[Tensor], method
+) -> List[ActivationSite]:
+    modules = dict(graph_module.named_modules())
+    nodes = [
+        n for n in graph_module.graph.nodes
+        if n.op.startswith("call") and role_of(n, modules) is OpRole.ACTIVATION
+    ]
+    statistics = collect_site_statistics(graph_module, ann_inputs, [n.name for n in nodes], rows)
+    sites = [
+        ActivationSite(
+            name=n.name,
+            kind=activation_kind(n, modules),
+            module=modules.get(n.target) if n.op == "call_module" else None,
+            statistics=statistics[n.name],
+        )
+        for n in nodes
+    ]
+    problems = [p for p in (method.check_site(site) for site in sites) if p]
+    if problems:
+        raise ConversionError("; ".join(problems), [site.name for site in sites])
+    return sites
+
+
+def _replace_synaptic_layers(graph_module: fx.GraphModule) -> None:
+    modules = dict(graph_module.named_modules())
+    calls: Dict[str, int] = {}
+    failures = []
+    for node in graph_module.graph.nodes:
+        if node.op != "call_module" or role_of(node, modules) is not OpRole.SYNAPTIC:
+            continue
+        calls[node.target] = calls.get(node.target, 0) + 1
+        if calls[node.target] > 1:
+            failures.append(f"{node.target} is called more than once (share weights by copying)")
+            continue
+        try:
+            spiking = SYNAPTIC_RULES[type(modules[node.target])](modules[node.target])
+        except ValueError as error:
+            failures.append(f"{qualified_name(node, modules)}: {error}")
+            continue
+        spiking.receives_spikes = False
+        graph_module.delete_submodule(node.target)
+        graph_module.add_submodule(node.target, spiking)
+    if failures:
+        raise ConversionError("Cannot convert: " + "; ".join(failures), failures)
+
+
+def _fold_normalisations(graph_module: fx.GraphModule) -> None:
+    modules = dict(graph_module.named_modules())
+    for node in list(graph_module.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules[node.target], NORMALISATION_MODULES):
+            continue
+        norm = modules[node.target]
+        batch_norm = getattr(norm, "module", norm)  # PyG's BatchNorm wraps nn.BatchNorm1d
+        source = node.args[0]
+        foldable = (
+            isinstance(source, fx.Node)
+            and source.op == "call_module"
+            and hasattr(modules[source.target], "fold_output_affine_")
+            and len(source.users) == 1
+            and batch_norm.track_running_stats
+        )
+        if not foldable:
+            raise ConversionError(
+                f"{qualified_name(node, modules)} must directly follow a linear or graph layer "
+                "(whose output it alone uses) and track running statistics, so that it can be "
+                "folded into that layer.",
+                [qualified_name(node, modules)],
+            )
+        std = torch.sqrt(batch_norm.running_var + batch_norm.eps)
+        weight = batch_norm.weight if batch_norm.affine else torch.ones_like(std)
+        bias = batch_norm.bias if batch_norm.affine else torch.zeros_like(std)
+        scale = (weight / std).detach()
+        shift = (bias - batch_norm.running_mean * scale).detach()
+        modules[source.target].fold_output_affine_(scale, shift)
+        node.replace_all_uses_with(source)
+        graph_module.graph.erase_node(node)
+
+
+def _shift_time_dims(graph_module: fx.GraphModule) -> None:
+    """Ops with a non-negative ``dim`` skip the leading time axis of ``[T, ...]`` tensors."""
+    for node in graph_module.graph.nodes:
+        if node.op != "call_function" or node.target not in TIME_SHIFTED_DIM_FUNCTIONS:
+            continue
+        if "dim" in node.kwargs:
+            dim = node.kwargs["dim"]
+            if dim >= 0:
+                node.update_kwarg("dim", dim + 1)
+        elif len(node.args) > 1:
+            if node.args[1] >= 0:
+                node.update_arg(1, node.args[1] + 1)
+        else:
+            node.update_kwarg("dim", 1)
+
+
+def _insert_neurons(
+    graph_module: fx.GraphModule, sites: List[ActivationSite], method: ConversionMethod, T: int
+) -> Dict[str, Tensor]:
+    """Replace every activation call site by its own neuron; fold thresholds downstream."""
+    site_by_name = {site.name: site for site in sites}
+    thresholds: Dict[str, Tensor] = {}
+    for node in list(graph_module.graph.nodes):
+        if node.name not in site_by_name:
+            continue
+        site = site_by_name[node.name]
+        threshold = method.threshold(site)
+        neuron_name = f"neuron_{site.name}"
+        thresholds[neuron_name] = threshold
+        graph_module.add_submodule(neuron_name, method.make_neuron(threshold, T))
+        with graph_module.graph.inserting_after(node):
+            neuron_node = graph_module.graph.call_module(neuron_name, (node.args[0],))
+        node.replace_all_uses_with(neuron_node)
+        graph_module.graph.erase_node(node)
+        _connect_spikes(graph_module, neuron_node, threshold)
+    return thresholds
+
+
+def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshold: Tensor) -> None:
+    """Fold the threshold into receiving synaptic layers, else insert a one-to-one synapse."""
+    modules = dict(graph_module.named_modules())
+    for index, user in enumerate(list(neuron_node.users)):
+        receiver = modules.get(user.target) if user.op == "call_module" else None
+        if receiver is not None and hasattr(receiver, "scale_inputs_") and user.args[0] is neuron_node:
+            receiver.scale_inputs_(threshold)
+            receiver.receives_spikes = True
+            continue
+        synapse_name = f"{neuron_node.target}_synapse{index}"
+        graph_module.add_submodule(synapse_name, OneToOneSynapse(threshold))
+        with graph_module.graph.inserting_after(neuron_node):
+            synapse_node = graph_module.graph.call_module(synapse_name, (neuron_node,))
+        user.replace_input_with(neuron_node, synapse_node)
+
+
+def convert(
+    model: nn.Module,
+    data: CalibrationData,
+    method: Union[str, ConversionMethod] = "qcfs",
+    T: int = 8,
+    coding: str = "analog",
+    mask: Optional[Tensor] = None,
+    check: bool = True,
+    **method_options,
+) -> SpikingNetwork:
+    """Convert a trained ANN into a spiking network.
+
+    Lifecycle: validate the arguments, trace the model with torch.fx, remove
+    inference identities (dropout), calibrate activation statistics on
+    ``data``, build spiking layers and one neuron per activation call site with
+    the method's thresholds (batch norm folded), then check ANN-to-SNN
+    agreement on the calibration data.
+
+    Args:
+        model (nn.Module): trained PyG or torch model, in any usual style.
+        data: calibration data: a PyG ``Data`` (the model is called as
+            ``model(x, edge_index[, edge_weight])``), a tensor, or a tuple of inputs.
+        method (str or ConversionMethod): a registered method name
+            (``gsnn.methods.METHODS``) or an instance. (default: ``"qcfs"``)
+        T (int): time steps per inference. (default: ``8``)
+        coding (str): input coding, one of ``gsnn.coding.CODERS``. (default: ``"analog"``)
+        mask (Tensor, optional): rows (nodes) whose activations calibrate the
+            thresholds and enter the check; default all.
+        check (bool): run the agreement check and store it in
+            ``snn.conversion_check``. (default: ``True``)
+        **method_options: options of the method (e.g. ``percentile=99.99``).
+
+    Returns:
+        SpikingNetwork: call it like the model.
+
+    Raises:
+        ConversionError: the model holds ops without a spiking equivalent,
+            naming every one of them.
+        ValueError: bad arguments or calibration data.
+    """
+    check_time_steps(T)
+    recipe = get_method(method, **method_options)
+    if coding not in CODERS:
+        raise ValueError(f"Unknown input coding {coding!r}; choose one of {sorted(CODERS)}.")
+    inputs = model_inputs(data)
+    _check_features(inputs[0])
+    if mask is not None and (mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]):
+        raise ValueError(
+            f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
+        )
+    was_training = model.training
+    model.eval()
+    try:
+        ann_output = _run_ann(model, inputs)
+        graph_module = trace(copy.deepcopy(model).eval(), len(inputs))
+    finally:
+        model.train(was_training)
+
+    remove_inference_identities(graph_module)
+    check_supported(graph_module)
+    output_ops = _split_output_ops(graph_module)
+    sites = _activation_sites(graph_module, inputs, mask, recipe)
+
+    _replace_synaptic_layers(graph_module)
+    _fold_normalisations(graph_module)
+    thresholds = _insert_neurons(graph_module, sites, recipe, T)
+    _shift_time_dims(graph_module)
+    graph_module.graph.lint()
+    graph_module.recompile()
+    graph_module.delete_all_unused_submodules()
+
+    coder = CODERS[coding]()
+    if coding != "analog":
+        for node in graph_module.graph.nodes:
+            if node.op == "placeholder":
+                for user in node.users:
+                    if user.op == "call_module":
+                        graph_module.get_submodule(user.target).receives_spikes = True
+                break
+    snn = SpikingNetwork(
+        graph_module, coder, recipe, thresholds, T, output_ops, input_features=inputs[0].shape[-1]
+    )
+    snn.conversion_check = None
+    if check:
+        snn.conversion_check = agreement(snn, inputs, ann_output, mask)
+        logger.info(
+            "ANN-to-SNN agreement on the calibration data (T=%d): %.4f",
+            T, snn.conversion_check["agreement"],
+        )
+    return snn
+
+
+@torch.no_grad()
+def agreement(
+    snn: SpikingNetwork, inputs: Tuple, ann_output: Tensor, mask: Optional[Tensor] = None
+) -> Dict[str, float]:
+    """Fraction of rows where the SNN predicts the ANN's class (argmax of the last axis)."""
+    snn_output = snn(*inputs)
+    same = snn_output.argmax(dim=-1) == ann_output.argmax(dim=-1)
+    if mask is not None:
+        same = same[mask]
+    return {"agreement": float(same.float().mean()), "rows": int(same.numel()), "T": snn.T}

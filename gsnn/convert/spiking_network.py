@@ -1,0 +1,146 @@
+"""The converted network: encoder, spiking body, readout, statistics."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, fx, nn
+
+from gsnn.coding.validation import check_time_steps
+from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
+from gsnn.methods.method import ConversionMethod
+from gsnn.neurons import IFNeuron
+from gsnn.nn.readout import MeanReadout
+
+OutputOp = Tuple[str, object, tuple, dict]  # (fx op, target, extra args, kwargs)
+
+
+class SpikingNetwork(nn.Module):
+    r"""A converted spiking network, called exactly like the ANN it came from.
+
+    ``snn(x, edge_index)`` encodes ``x`` into :math:`T` steps, runs the
+    spiking body layer by layer over all steps at once, decodes the output
+    currents with the readout and returns logits of the ANN's output shape.
+
+    After every call:
+
+    - :attr:`last_step_logits` holds the decoded logits after each step,
+      :math:`(T, *)`, from the same pass (accuracy-versus-time for free);
+    - :attr:`last_stats` holds the :class:`~gsnn.metrics.SpikeStats` of the run.
+
+    Args:
+        body (fx.GraphModule): spiking layers and neurons, ``[T, ...]`` tensors.
+        coder (nn.Module): input coder, ``coder(x, T)``.
+        method (ConversionMethod): the recipe that built the neurons.
+        thresholds (dict): threshold per neuron site, to rebuild neurons when
+            :attr:`T` changes.
+        T (int): time steps per inference.
+        output_ops (list): ops applied to decoded logits (e.g. ``log_softmax``).
+        input_features (int): feature size of the first input, checked on every call.
+    """
+
+    def __init__(
+        self,
+        body: fx.GraphModule,
+        coder: nn.Module,
+        method: ConversionMethod,
+        thresholds: Dict[str, Tensor],
+        T: int,
+        output_ops: Sequence[OutputOp] = (),
+        input_features: Optional[int] = None,
+    ) -> None:
+        super().__init__()
+        self.body = body
+        self.coder = coder
+        self.readout = MeanReadout()
+        self.method = method
+        self.thresholds = dict(thresholds)
+        self.output_ops = list(output_ops)
+        self.input_features = input_features
+        self.energy_model = EnergyModel()
+        self.record_stats = True
+        self.last_step_logits: Optional[Tensor] = None
+        self.last_stats: Optional[SpikeStats] = None
+        self.T = T
+
+    @property
+    def T(self) -> int:
+        """Time steps per inference; setting it rebuilds the neurons for the new ``T``."""
+        return self._T
+
+    @T.setter
+    def T(self, value: int) -> None:
+        check_time_steps(value)
+        self._T = value
+        for name, threshold in self.thresholds.items():
+            setattr(self.body, name, self.method.make_neuron(threshold, value))
+
+    def neurons(self) -> List[Tuple[str, nn.Module]]:
+        """``(name, neuron)`` pairs of the spiking body, in definition order."""
+        return [(name, getattr(self.body, name)) for name in self.thresholds]
+
+    def _check_inputs(self, inputs: Sequence) -> None:
+        x = inputs[0] if inputs else None
+        if not isinstance(x, Tensor) or not torch.is_floating_point(x):
+            raise ValueError(
+                "The first input must be a floating-point feature tensor, "
+                f"got {type(x).__name__ if not isinstance(x, Tensor) else x.dtype}."
+            )
+        if not torch.isfinite(x).all():
+            raise ValueError(
+                "The input features contain NaN or infinite values; clean or impute them first."
+            )
+        if self.input_features is not None and (x.dim() < 2 or x.shape[-1] != self.input_features):
+            raise ValueError(
+                f"The network was converted for inputs with {self.input_features} features "
+                f"per row, got a tensor of shape {tuple(x.shape)}."
+            )
+
+    def _apply_output_ops(self, logits: Tensor) -> Tensor:
+        for op, target, args, kwargs in self.output_ops:
+            if op == "call_function":
+                logits = target(logits, *args, **kwargs)
+            else:
+                logits = getattr(logits, target)(*args, **kwargs)
+        return logits
+
+    def forward(self, *inputs) -> Tensor:
+        self._check_inputs(inputs)
+        encoded = self.coder(inputs[0], self.T)
+        if self.record_stats:
+            with StatsRecorder(self.body, self.energy_model) as recorder:
+                currents = self.body(encoded, *inputs[1:])
+            recorder.stats.time_steps = self.T
+            self.last_stats = recorder.stats
+        else:
+            currents = self.body(encoded, *inputs[1:])
+        return self._decode(currents)
+
+    def forward_stepwise(self, *inputs) -> Tensor:
+        """Simulate one step at a time through the same ops (streaming mode).
+
+        Gives the same result as :meth:`forward`; it exists as the reference
+        that the layer-major, time-stacked simulation is checked and
+        benchmarked against. Statistics are not recorded.
+        """
+        self._check_inputs(inputs)
+        encoded = self.coder(inputs[0], self.T)
+        neurons = [module for module in self.body.modules() if isinstance(module, IFNeuron)]
+        for neuron in neurons:
+            neuron.keep_state = True
+            neuron.reset()
+        try:
+            currents = torch.cat(
+                [self.body(encoded[t : t + 1], *inputs[1:]) for t in range(self.T)], dim=0
+            )
+        finally:
+            for neuron in neurons:
+                neuron.keep_state = False
+                neuron.reset()
+        return self._decode(currents)
+
+    def _decode(self, currents: Tensor) -> Tensor:
+        step_logits = self.readout(currents)
+        self.last_step_logits = step_logits
+        return self._apply_output_ops(step_logits[-1])
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}, method={self.method!r}"

@@ -1,0 +1,62 @@
+"""What a conversion method is: thresholds from statistics, a neuron, a coder."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Optional, Tuple
+
+from torch import Tensor, nn
+
+
+if TYPE_CHECKING:  # calibration imports the methods; only the type is needed here
+    from gsnn.convert.calibrate import SiteStatistics
+
+
+@dataclass
+class ActivationSite:
+    """One activation call site of the ANN.
+
+    Attributes:
+        name (str): fx node name, unique per call site.
+        kind (str): ``"relu"``, ``"threshold_relu"`` or ``"qcfs"``.
+        module (nn.Module, optional): the activation module (``None`` for ``F.relu``).
+        statistics (SiteStatistics): what calibration saw there.
+    """
+
+    name: str
+    kind: str
+    module: Optional[nn.Module]
+    statistics: SiteStatistics
+
+
+class ConversionMethod(ABC):
+    """A named conversion recipe.
+
+    Subclasses declare which ANN activations they accept, choose each site's
+    threshold and build its neuron for a given number of time steps.
+    """
+
+    name: ClassVar[str]
+    accepted_activations: ClassVar[Tuple[str, ...]]
+    training_hint: ClassVar[str]
+    default_coding: ClassVar[str] = "analog"
+
+    def check_site(self, site: ActivationSite) -> Optional[str]:
+        """A problem description if this method cannot convert ``site``, else ``None``."""
+        if site.kind not in self.accepted_activations:
+            return (
+                f"method '{self.name}' converts {', '.join(self.accepted_activations)} "
+                f"activations, but site '{site.name}' is {site.kind}; {self.training_hint}"
+            )
+        return None
+
+    @abstractmethod
+    def threshold(self, site: ActivationSite) -> Tensor:
+        """The firing threshold of the neurons replacing ``site``."""
+
+    @abstractmethod
+    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+        """A neuron with ``threshold`` for simulations of ``T`` steps."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

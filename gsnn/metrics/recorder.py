@@ -1,0 +1,92 @@
+"""Collects SpikeStats from a running network through forward hooks."""
+from typing import List
+
+import torch
+from torch import nn
+
+from gsnn.metrics.energy import EnergyModel
+from gsnn.metrics.spike_stats import LayerStats, SpikeStats
+from gsnn.neurons import IFNeuron
+from gsnn.nn.time_constant import is_time_constant
+
+NEURON_TYPES = (IFNeuron,)
+
+
+def is_synaptic(module: nn.Module) -> bool:
+    """Synaptic layers expose ``synaptic_fanout`` and ``dense_macs``."""
+    return hasattr(module, "synaptic_fanout") and hasattr(module, "dense_macs")
+
+
+class StatsRecorder:
+    """Attach to a spiking network, run it, read :attr:`stats`.
+
+    Neurons report the spikes they emit. Synaptic layers that receive spikes
+    report ``sum_t |s(t)| * fanout`` accumulates (methods.md O21); layers fed
+    analog values report the MACs of their ANN equivalent, once when the input
+    is time-constant (computed once) and ``T`` times otherwise.
+
+    Args:
+        network (nn.Module): the module tree to watch.
+        energy_model (EnergyModel): constants for the energy estimate.
+    """
+
+    def __init__(self, network: nn.Module, energy_model: EnergyModel = EnergyModel()) -> None:
+        self.network = network
+        self.energy_model = energy_model
+        self.stats = SpikeStats(time_steps=0, energy_model=energy_model)
+        self._handles: List = []
+
+    def __enter__(self) -> "StatsRecorder":
+        for name, module in self.network.named_modules():
+            if isinstance(module, NEURON_TYPES):
+                self._handles.append(module.register_forward_hook(self._neuron_hook(name)))
+            elif is_synaptic(module) and not self._inside_synaptic(name):
+                self._handles.append(module.register_forward_hook(self._synapse_hook(name)))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _inside_synaptic(self, name: str) -> bool:
+        """Sub-layers (a graph layer's linear map) are counted by their parent."""
+        parts = name.split(".")
+        for depth in range(1, len(parts)):
+            parent = self.network.get_submodule(".".join(parts[:depth]))
+            if is_synaptic(parent):
+                return True
+        return False
+
+    def _layer(self, name: str, kind: str) -> LayerStats:
+        for layer in self.stats.layers:
+            if layer.name == name:
+                return layer
+        layer = LayerStats(name=name, kind=kind)
+        self.stats.layers.append(layer)
+        return layer
+
+    def _neuron_hook(self, name: str):
+        def hook(module, inputs, spikes):
+            layer = self._layer(name, "neuron")
+            layer.neurons = spikes[0].numel()
+            layer.spikes += float(spikes.abs().sum())
+            self.stats.time_steps = max(self.stats.time_steps, spikes.shape[0])
+
+        return hook
+
+    def _synapse_hook(self, name: str):
+        @torch.no_grad()
+        def hook(module, inputs, output):
+            layer = self._layer(name, "synapse")
+            x = inputs[0]
+            steps = x.shape[0]
+            dense = module.dense_macs(*inputs)
+            if module.receives_spikes:
+                fanout = module.synaptic_fanout(*inputs)
+                layer.synaptic_ops += float((x.abs().sum(dim=0) * fanout).sum())
+            else:
+                layer.macs += dense * (1 if is_time_constant(x) else steps)
+            layer.ann_macs = dense
+
+        return hook

@@ -1,0 +1,120 @@
+"""Per-layer spike and operation statistics of one SNN run."""
+from dataclasses import dataclass, field
+from typing import List
+
+from gsnn.metrics.energy import EnergyModel
+
+
+@dataclass
+class LayerStats:
+    """Counts for one neuron population or one synaptic layer, summed over the run.
+
+    Attributes:
+        name (str): module name in the converted network.
+        kind (str): ``"neuron"`` or ``"synapse"``.
+        neurons (int): neurons in the population (per sample; 0 for synapses).
+        spikes (float): spike events emitted (``|s|`` summed, so a burst of
+            ``n`` counts ``n`` and a negative spike counts one).
+        synaptic_ops (float): accumulates caused by input spikes (each event
+            times its fan-out through the layer, degree-aware on graphs).
+        macs (float): multiply-accumulates spent on non-spike (analog) input.
+        ann_macs (float): MACs of the same layer in the ANN, for one inference.
+    """
+
+    name: str
+    kind: str
+    neurons: int = 0
+    spikes: float = 0.0
+    synaptic_ops: float = 0.0
+    macs: float = 0.0
+    ann_macs: float = 0.0
+
+    @property
+    def spikes_per_neuron(self) -> float:
+        """Mean spikes per neuron over the whole run (0 for synapses)."""
+        return self.spikes / self.neurons if self.neurons else 0.0
+
+
+@dataclass
+class SpikeStats:
+    """Statistics of one run of a spiking network, with an energy *estimate*.
+
+    Attributes:
+        time_steps (int): simulated steps.
+        layers (list of LayerStats): in execution order.
+        energy_model (EnergyModel): constants of the energy estimate.
+    """
+
+    time_steps: int
+    layers: List[LayerStats] = field(default_factory=list)
+    energy_model: EnergyModel = field(default_factory=EnergyModel)
+
+    @property
+    def spikes(self) -> float:
+        """All spike events of the run."""
+        return sum(layer.spikes for layer in self.layers)
+
+    @property
+    def neurons(self) -> int:
+        """All spiking neurons of the network (per sample)."""
+        return sum(layer.neurons for layer in self.layers)
+
+    @property
+    def spikes_per_neuron(self) -> float:
+        """Mean spikes per spiking neuron over the run."""
+        return self.spikes / self.neurons if self.neurons else 0.0
+
+    @property
+    def synaptic_ops(self) -> float:
+        """All accumulates caused by spikes."""
+        return sum(layer.synaptic_ops for layer in self.layers)
+
+    @property
+    def macs(self) -> float:
+        """All multiply-accumulates of the SNN (analog input layers)."""
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def ann_macs(self) -> float:
+        """MACs of the source ANN for one inference."""
+        return sum(layer.ann_macs for layer in self.layers)
+
+    @property
+    def energy_pj(self) -> float:
+        """Estimated energy of the SNN run in picojoules."""
+        return self.energy_model.energy_pj(self.macs, self.synaptic_ops)
+
+    @property
+    def ann_energy_pj(self) -> float:
+        """Estimated energy of one ANN inference in picojoules."""
+        return self.energy_model.energy_pj(self.ann_macs, 0.0)
+
+    @property
+    def energy_ratio(self) -> float:
+        """SNN energy divided by ANN energy (below 1: the SNN is cheaper)."""
+        return self.energy_pj / self.ann_energy_pj if self.ann_energy_pj else float("nan")
+
+    def table(self) -> str:
+        """A plain-text table, one row per layer plus a total."""
+        header = (
+            f"{'layer':<28}{'neurons':>9}{'spikes':>12}{'spk/neuron':>11}"
+            f"{'SOPs':>14}{'SNN MACs':>14}{'ANN MACs':>14}"
+        )
+        rows = [header, "-" * len(header)]
+        for layer in self.layers:
+            rows.append(
+                f"{layer.name:<28}{layer.neurons:>9}{layer.spikes:>12.0f}"
+                f"{layer.spikes_per_neuron:>11.3f}{layer.synaptic_ops:>14.3e}"
+                f"{layer.macs:>14.3e}{layer.ann_macs:>14.3e}"
+            )
+        rows.append("-" * len(header))
+        rows.append(
+            f"{'total':<28}{self.neurons:>9}{self.spikes:>12.0f}{self.spikes_per_neuron:>11.3f}"
+            f"{self.synaptic_ops:>14.3e}{self.macs:>14.3e}{self.ann_macs:>14.3e}"
+        )
+        rows.append(
+            f"energy estimate ({self.energy_model.mac_pj} pJ/MAC, {self.energy_model.ac_pj} pJ/AC): "
+            f"SNN {self.energy_pj / 1e6:.4f} uJ, ANN {self.ann_energy_pj / 1e6:.4f} uJ, "
+            f"ratio {self.energy_ratio:.3f}"
+        )
+        return "\n".join(rows)

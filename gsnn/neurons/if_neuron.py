@@ -1,0 +1,161 @@
+"""The integrate-and-fire family: soft/hard reset, initial potential, shift, burst, signed."""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+Number = Union[float, int, Tensor]
+
+RESET_MODES = ("soft", "hard")
+
+
+def _as_buffer(value: Number, name: str) -> Tensor:
+    tensor = torch.as_tensor(value, dtype=torch.float64 if not isinstance(value, Tensor) else None)
+    if not torch.is_floating_point(tensor):
+        tensor = tensor.to(torch.float64)
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"IFNeuron: '{name}' must be finite, got {value!r}.")
+    return tensor.detach().clone()
+
+
+class IFNeuron(nn.Module):
+    r"""Integrate-and-fire neuron over a whole time window.
+
+    At every step :math:`t` the membrane integrates the input current and fires
+    when it reaches the threshold (firing rule :math:`m \geq \theta`):
+
+    .. math::
+        m(t) = v(t-1) + I(t) + \delta, \qquad
+        n(t) = \mathrm{clip}(\lfloor m(t) / \theta \rfloor, 0, \Gamma), \qquad
+        v(t) = m(t) - \theta\, n(t) \;\text{(soft)} \;\text{or}\; 0 \;\text{(hard, if } n(t) > 0)
+
+    with :math:`v(0) = v_0`. With ``signed=True`` (requires :math:`\Gamma = 1`,
+    soft reset) the neuron may also emit :math:`-1` when :math:`m(t) < 0` and its
+    net spike count is positive, adding :math:`\theta` back to the membrane, so
+    early over-firing is taken back.
+
+    Spikes stay spikes: the output holds spike *counts* per step from the
+    alphabet :math:`\{0, 1\}`, :math:`\{-1, 0, 1\}` (signed) or
+    :math:`\{0, \dots, \Gamma\}` (burst). The threshold is not multiplied in; the
+    converter folds it into the receiving synaptic layer.
+
+    Args:
+        threshold (float or Tensor): firing threshold :math:`\theta > 0`; a
+            tensor broadcastable to one step's input gives per-channel thresholds.
+        v0 (float or Tensor): initial membrane potential :math:`v_0` (absolute,
+            e.g. ``threshold / 2`` for QCFS-style rounding). (default: ``0.0``)
+        shift (float or Tensor): constant current :math:`\delta` added at every
+            step (Deng & Gu use :math:`\theta / 2T`). (default: ``0.0``)
+        reset (str): ``"soft"`` (subtract :math:`\theta` per spike) or
+            ``"hard"`` (reset to zero). (default: ``"soft"``)
+        max_spikes_per_step (int): burst size :math:`\Gamma \geq 1`. (default: ``1``)
+        signed (bool): allow corrective negative spikes. (default: ``False``)
+
+    Shapes:
+        - **input:** currents :math:`(T, *)`
+        - **output:** spike counts :math:`(T, *)`, same dtype as the input
+
+    By default every call starts from :math:`v_0`. Set :attr:`keep_state` to
+    ``True`` to stream a long input in chunks of steps; :meth:`reset` then
+    starts a new sample.
+    """
+
+    def __init__(
+        self,
+        threshold: Number = 1.0,
+        v0: Number = 0.0,
+        shift: Number = 0.0,
+        reset: str = "soft",
+        max_spikes_per_step: int = 1,
+        signed: bool = False,
+    ) -> None:
+        super().__init__()
+        if reset not in RESET_MODES:
+            raise ValueError(f"IFNeuron: reset must be one of {RESET_MODES}, got {reset!r}.")
+        if not isinstance(max_spikes_per_step, int) or max_spikes_per_step < 1:
+            raise ValueError(
+                "IFNeuron: max_spikes_per_step must be an integer >= 1, "
+                f"got {max_spikes_per_step!r}."
+            )
+        if signed and (max_spikes_per_step != 1 or reset != "soft"):
+            raise ValueError(
+                "IFNeuron: signed spikes need max_spikes_per_step=1 and reset='soft'."
+            )
+        threshold = _as_buffer(threshold, "threshold")
+        if (threshold <= 0).any():
+            raise ValueError("IFNeuron: threshold must be > 0 everywhere.")
+        self.register_buffer("threshold", threshold)
+        self.register_buffer("v0", _as_buffer(v0, "v0"))
+        self.register_buffer("shift", _as_buffer(shift, "shift"))
+        self.reset_mode = reset
+        self.max_spikes_per_step = max_spikes_per_step
+        self.signed = signed
+        self.keep_state = False
+        self._membrane: Optional[Tensor] = None
+        self._net_count: Optional[Tensor] = None
+
+    def reset(self) -> None:
+        """Forget the membrane state kept between calls (``keep_state=True``)."""
+        self._membrane = None
+        self._net_count = None
+
+    @property
+    def membrane(self) -> Optional[Tensor]:
+        """The membrane potential after the last step of the last call."""
+        return self._membrane
+
+    def forward(self, current: Tensor) -> Tensor:
+        if current.dim() < 1:
+            raise ValueError(
+                "IFNeuron expects currents of shape [T, ...] with a leading time axis, "
+                f"got a tensor of shape {tuple(current.shape)}."
+            )
+        theta = self.threshold.to(current.dtype)
+        shift = self.shift.to(current.dtype)
+        step_shape = current.shape[1:]
+        if self.keep_state and self._membrane is not None:
+            membrane, net_count = self._membrane, self._net_count
+        else:
+            membrane = self.v0.to(current.dtype).expand(step_shape).clone()
+            net_count = torch.zeros(step_shape, dtype=current.dtype) if self.signed else None
+        has_shift = bool(shift.any())
+        spikes = torch.empty(current.shape, dtype=current.dtype, device=current.device)
+        for t in range(current.shape[0]):
+            membrane = membrane + current[t]
+            if has_shift:
+                membrane = membrane + shift
+            spikes_t = self._fire(membrane, theta, net_count)
+            if self.signed:
+                net_count = net_count + spikes_t
+            if self.reset_mode == "soft":
+                membrane = membrane - theta * spikes_t
+            else:
+                membrane = torch.where(spikes_t > 0, torch.zeros_like(membrane), membrane)
+            spikes[t] = spikes_t
+        self._membrane, self._net_count = membrane, net_count
+        return spikes
+
+    def _fire(self, membrane: Tensor, theta: Tensor, net_count: Optional[Tensor]) -> Tensor:
+        if self.max_spikes_per_step > 1:
+            return torch.clamp(torch.floor(membrane / theta), 0, self.max_spikes_per_step)
+        positive = (membrane >= theta).to(membrane.dtype)
+        if not self.signed:
+            return positive
+        negative = ((membrane < 0) & (net_count > 0)).to(membrane.dtype) * (1 - positive)
+        return positive - negative
+
+    def extra_repr(self) -> str:
+        def show(t: Tensor) -> str:
+            return f"{t.item():g}" if t.numel() == 1 else f"tensor{tuple(t.shape)}"
+
+        parts = [f"threshold={show(self.threshold)}", f"v0={show(self.v0)}"]
+        if self.shift.any():
+            parts.append(f"shift={show(self.shift)}")
+        parts.append(f"reset={self.reset_mode!r}")
+        if self.max_spikes_per_step > 1:
+            parts.append(f"max_spikes_per_step={self.max_spikes_per_step}")
+        if self.signed:
+            parts.append("signed=True")
+        return ", ".join(parts)

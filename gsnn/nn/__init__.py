@@ -1,0 +1,27 @@
+"""Time-batched synaptic layers. Inputs and outputs are time-major ``[T, ...]``.
+
+Every synaptic layer has ``receives_spikes`` (set by the converter),
+``synaptic_fanout(...)`` (accumulates per unit input event, for SOP counts) and
+``dense_macs(...)`` (MACs of the equivalent ANN layer for one step).
+"""
+from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.one_to_one_synapse import OneToOneSynapse
+from gsnn.nn.readout import MeanReadout
+from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
+from gsnn.nn.spiking_graph_conv import SpikingGraphConv
+from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
+from gsnn.nn.spiking_linear import SpikingLinear
+from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
+from gsnn.nn.spiking_sg_conv import SpikingSGConv
+
+__all__ = [
+    "GraphAdjacency",
+    "MeanReadout",
+    "OneToOneSynapse",
+    "SpikingGCNConv",
+    "SpikingGraphConv",
+    "SpikingGraphLayer",
+    "SpikingLinear",
+    "SpikingSAGEConv",
+    "SpikingSGConv",
+]

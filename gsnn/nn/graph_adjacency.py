@@ -1,0 +1,79 @@
+"""Sparse adjacency used by every spiking graph layer, and time-stacked propagation."""
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from gsnn.nn.time_constant import map_steps
+
+
+def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
+    """Raise ``ValueError`` unless ``edge_index`` is a valid ``[2, E]`` index into ``num_nodes``."""
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index)
+        raise ValueError(f"edge_index must be a tensor of shape [2, num_edges], got {shape}.")
+    if edge_index.dtype != torch.long:
+        raise ValueError(f"edge_index must hold torch.long indices, got {edge_index.dtype}.")
+    if edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= num_nodes):
+        raise ValueError(
+            f"edge_index refers to node {int(edge_index.max())} (or {int(edge_index.min())}) "
+            f"but the features describe {num_nodes} nodes: indices must lie in "
+            f"[0, {num_nodes - 1}]. Check that x and edge_index belong to the same graph."
+        )
+
+
+@dataclass
+class GraphAdjacency:
+    """A weighted adjacency ``A[target, source]`` in CSR form.
+
+    Attributes:
+        matrix (Tensor): sparse CSR tensor :math:`(N, N)`; row ``i`` holds the
+            weights of the messages node ``i`` receives.
+        source_fanout (Tensor): :math:`(N,)`, the number of targets each source
+            node reaches (its out-degree in this operator, self loops included).
+    """
+
+    matrix: Tensor
+    source_fanout: Tensor
+
+    @classmethod
+    def from_edges(
+        cls, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
+    ) -> "GraphAdjacency":
+        """Build from PyG's ``edge_index`` (row 0: source, row 1: target); duplicates add up."""
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.shape[1], dtype=dtype, device=edge_index.device)
+        coo = torch.sparse_coo_tensor(
+            edge_index.flip(0), edge_weight.to(dtype), (num_nodes, num_nodes)
+        ).coalesce()
+        fanout = torch.bincount(coo.indices()[1], minlength=num_nodes)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            matrix = coo.to_sparse_csr()
+        return cls(matrix, fanout)
+
+    @property
+    def num_entries(self) -> int:
+        """Number of stored (target, source) pairs."""
+        return int(self.matrix.values().numel())
+
+    def propagate(self, x: Tensor) -> Tensor:
+        r"""Aggregate :math:`\mathbf{A}\mathbf{X}(t)` for all steps in one sparse matmul.
+
+        The steps are stacked into the columns of one dense operand
+        :math:`(N, T \cdot F)`, so the adjacency is read once per call.
+
+        Shapes:
+            - **input:** :math:`(T, N, F)`
+            - **output:** :math:`(T, N, F)`
+        """
+
+        def aggregate(block: Tensor) -> Tensor:
+            steps, nodes, features = block.shape
+            stacked = block.permute(1, 0, 2).reshape(nodes, steps * features)
+            out = torch.sparse.mm(self.matrix, stacked)
+            return out.reshape(nodes, steps, features).permute(1, 0, 2)
+
+        return map_steps(aggregate, x)

@@ -1,0 +1,21 @@
+"""Non-spiking output layer: accumulates currents and decodes logits at every step."""
+import torch
+from torch import Tensor, nn
+
+
+class MeanReadout(nn.Module):
+    r"""Decodes the output currents of a rate-coded network.
+
+    The output layer never spikes. Its decoded value after :math:`t` steps is
+    the running mean :math:`y(t) = \frac{1}{t}\sum_{\tau \le t} I(\tau)`, so the
+    logits at every step come out of the same pass.
+
+    Shapes:
+        - **input:** output currents :math:`(T, *)`
+        - **output:** logits after every step :math:`(T, *)`
+    """
+
+    def forward(self, currents: Tensor) -> Tensor:
+        steps = torch.arange(1, currents.shape[0] + 1, dtype=currents.dtype)
+        steps = steps.view(-1, *([1] * (currents.dim() - 1)))
+        return torch.cumsum(currents, dim=0) / steps

@@ -1,0 +1,68 @@
+"""Shared machinery of the spiking graph layers: input checks and adjacency caching."""
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from gsnn.nn.graph_adjacency import GraphAdjacency, check_edge_index
+
+
+class SpikingGraphLayer(nn.Module):
+    """Base class of spiking graph convolutions.
+
+    Subclasses implement :meth:`build_adjacency` (their normalisation) and the
+    forward pass. With ``cached=True`` the adjacency is built on the first call
+    and reused, as in PyG's transductive ``cached`` option.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, cached: bool = False) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.cached = cached
+        self.receives_spikes = True
+        self._cached_adjacency: Optional[GraphAdjacency] = None
+
+    def build_adjacency(
+        self, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
+    ) -> GraphAdjacency:
+        raise NotImplementedError
+
+    def reset_cache(self) -> None:
+        """Forget a cached adjacency (call it before running on another graph)."""
+        self._cached_adjacency = None
+
+    def adjacency(
+        self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor]
+    ) -> GraphAdjacency:
+        """Check the inputs and return the (possibly cached) adjacency for ``x``."""
+        if x.dim() != 3 or x.shape[-1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects node inputs of shape "
+                f"[T, num_nodes, {self.in_channels}], got {tuple(x.shape)}."
+            )
+        num_nodes = x.shape[1]
+        cache = self._cached_adjacency
+        if cache is not None and cache.matrix.shape[0] == num_nodes:
+            return cache
+        check_edge_index(edge_index, num_nodes)
+        if edge_weight is not None and edge_weight.shape != (edge_index.shape[1],):
+            raise ValueError(
+                f"edge_weight must have shape [num_edges] = [{edge_index.shape[1]}], "
+                f"got {tuple(edge_weight.shape)}."
+            )
+        adjacency = self.build_adjacency(edge_index, edge_weight, num_nodes, x.dtype)
+        if self.cached:
+            self._cached_adjacency = adjacency
+        return adjacency
+
+    @staticmethod
+    def folded_bias(
+        bias: Optional[Tensor], scale: Tensor, shift: Tensor, dtype: torch.dtype
+    ) -> nn.Parameter:
+        """The bias after absorbing ``y * scale + shift``."""
+        base = bias.detach() if bias is not None else torch.zeros_like(shift)
+        return nn.Parameter((base * scale + shift).to(dtype))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"

@@ -1,0 +1,96 @@
+"""Time-batched linear layer for spike inputs."""
+import math
+
+import torch
+from torch import Tensor, nn
+
+from gsnn.nn.silent_rows import add_bias, matmul_skipping_silent_rows
+from gsnn.nn.time_constant import map_steps
+
+
+class SpikingLinear(nn.Module):
+    r"""A linear layer applied to all time steps in one matmul.
+
+    .. math::
+        \mathbf{Y}(t) = \mathbf{X}(t) \mathbf{W}^{\top} + \mathbf{b}
+
+    All :math:`T` steps are stacked into the rows of one operand; rows that
+    carry no spike are skipped. Time-constant inputs (analog coding) are
+    computed once.
+
+    Args:
+        in_features (int): size of each input sample.
+        out_features (int): size of each output sample.
+        bias (bool): learn an additive bias, added at every step. (default: ``True``)
+
+    Shapes:
+        - **input:** :math:`(T, *, F_{in})`
+        - **output:** :math:`(T, *, F_{out})`
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.receives_spikes = True
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise like :class:`torch.nn.Linear`."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear) -> "SpikingLinear":
+        """Copy the weights of a trained :class:`torch.nn.Linear`."""
+        layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None)
+        layer.load_state_dict(linear.state_dict())
+        return layer.to(linear.weight.dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() < 2 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs of shape [T, ..., {self.in_features}], "
+                f"got {tuple(x.shape)}."
+            )
+
+        def affine(block: Tensor) -> Tensor:
+            rows = block.reshape(-1, self.in_features)
+            out = add_bias(matmul_skipping_silent_rows(rows, self.weight), self.bias)
+            return out.reshape(*block.shape[:-1], self.out_features)
+
+        return map_steps(affine, x)
+
+    @torch.no_grad()
+    def scale_inputs_(self, gain: Tensor) -> None:
+        """Multiply the weight of every input channel by ``gain`` (scalar or ``[F_in]``)."""
+        self.weight.mul_(torch.as_tensor(gain, dtype=self.weight.dtype))
+
+    @torch.no_grad()
+    def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
+        """Absorb a following per-channel affine map ``y * scale + shift`` (BN folding)."""
+        self.weight.mul_(scale.to(self.weight.dtype).unsqueeze(1))
+        bias = self.bias if self.bias is not None else torch.zeros_like(shift)
+        new_bias = bias * scale + shift
+        self.bias = nn.Parameter(new_bias.to(self.weight.dtype))
+
+    def synaptic_fanout(self, x: Tensor) -> Tensor:
+        """Accumulates caused by one unit event at each input channel: ``F_out``."""
+        return torch.full((self.in_features,), float(self.out_features))
+
+    def dense_macs(self, x: Tensor) -> int:
+        """MACs of the equivalent ANN layer for one step of ``x``."""
+        rows = math.prod(x.shape[1:-1])
+        return rows * self.in_features * self.out_features
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+

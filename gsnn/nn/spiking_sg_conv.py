@@ -1,0 +1,115 @@
+"""Spiking simplified graph convolution (SGC, Wu et al.)."""
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import SGConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
+from gsnn.nn.spiking_linear import SpikingLinear
+
+
+class SpikingSGConv(SpikingGraphLayer):
+    r"""The :math:`K`-hop propagation of :class:`torch_geometric.nn.SGConv` over spike trains.
+
+    .. math::
+        \mathbf{X}'(t) = \left(\hat{\mathbf{D}}^{-1/2} \hat{\mathbf{A}}
+        \hat{\mathbf{D}}^{-1/2}\right)^K \mathbf{X}(t) \mathbf{\Theta} + \mathbf{b}
+
+    Each hop is one sparse matmul over all :math:`T` steps. Only the adjacency
+    is cached, never the propagated features (they change with the spikes).
+
+    Args:
+        in_channels (int): size of each input sample.
+        out_channels (int): size of each output sample.
+        K (int): number of hops. (default: ``1``)
+        cached (bool): cache the normalised adjacency. (default: ``False``)
+        add_self_loops (bool): add self loops. (default: ``True``)
+        bias (bool): learn an additive bias. (default: ``True``)
+
+    Shapes:
+        - **input:** node spikes :math:`(T, |\mathcal{V}|, F_{in})`, edge indices
+          :math:`(2, |\mathcal{E}|)`, optional edge weights :math:`(|\mathcal{E}|)`
+        - **output:** node currents :math:`(T, |\mathcal{V}|, F_{out})`
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        K: int = 1,
+        cached: bool = False,
+        add_self_loops: bool = True,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(in_channels, out_channels, cached)
+        self.K = K
+        self.add_self_loops = add_self_loops
+        self.lin = SpikingLinear(in_channels, out_channels, bias=bias)
+
+    @classmethod
+    def from_pyg(cls, conv: SGConv) -> "SpikingSGConv":
+        """Copy a trained :class:`~torch_geometric.nn.SGConv` and its options."""
+        layer = cls(
+            conv.in_channels,
+            conv.out_channels,
+            K=conv.K,
+            cached=conv.cached,
+            add_self_loops=conv.add_self_loops,
+            bias=conv.lin.bias is not None,
+        ).to(conv.lin.weight.dtype)
+        layer.lin.load_state_dict(conv.lin.state_dict())
+        return layer
+
+    def build_adjacency(
+        self, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
+    ) -> GraphAdjacency:
+        edge_index, edge_weight = gcn_norm(
+            edge_index, edge_weight, num_nodes, False, self.add_self_loops, dtype=dtype
+        )
+        return GraphAdjacency.from_edges(edge_index, edge_weight, num_nodes, dtype)
+
+    def forward(
+        self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
+    ) -> Tensor:
+        adjacency = self.adjacency(x, edge_index, edge_weight)
+        for _ in range(self.K):
+            x = adjacency.propagate(x)
+        return self.lin(x)
+
+    def scale_inputs_(self, gain: Tensor) -> None:
+        """Multiply the weight of every input channel by ``gain``."""
+        self.lin.scale_inputs_(gain)
+
+    def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
+        """Absorb a following per-channel affine map ``y * scale + shift``."""
+        self.lin.fold_output_affine_(scale, shift)
+
+    def synaptic_fanout(
+        self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
+    ) -> Tensor:
+        """Accumulates per unit event at node ``j``: its ``K``-hop walks times ``F_out``."""
+        adjacency = self.adjacency(x, edge_index, edge_weight)
+        pattern = torch.sparse_csr_tensor(
+            adjacency.matrix.crow_indices(),
+            adjacency.matrix.col_indices(),
+            torch.ones_like(adjacency.matrix.values()),
+            adjacency.matrix.shape,
+        )
+        walks = torch.ones(1, x.shape[1], dtype=x.dtype)
+        for _ in range(self.K):
+            walks = walks @ pattern  # column sums: walks leaving each source node
+        return walks.T * self.out_channels
+
+    def dense_macs(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> int:
+        """ANN MACs for one step: ``K * nnz(A) * F_in`` then ``N * F_in * F_out``."""
+        adjacency = self.adjacency(x, edge_index, edge_weight)
+        return (
+            self.K * adjacency.num_entries * self.in_channels
+            + x.shape[1] * self.in_channels * self.out_channels
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, K={self.K})"
