@@ -5,7 +5,9 @@ Reproduce the committed results (about 15 minutes per dataset on 2 CPU cores):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/node_classification.py \
         --datasets Cora CiteSeer --seeds 0 1 2 3 4
 
-Writes ``experiments/results/node_classification.{json,md}`` and
+Appends every finished (dataset, architecture, seed) to
+``experiments/results/node_classification.jsonl`` (a rerun resumes from it) and
+writes ``node_classification.md`` and
 ``node_classification_accuracy_vs_T.png``. For every dataset, architecture and
 seed it trains a plain-ReLU GCN (the baseline, also converted with ``rate``), a
 threshold-ReLU GCN (``optimal``) and QCFS GCNs with L = 4 and L = 8 levels
@@ -14,6 +16,7 @@ Features are row-normalised (``NormalizeFeatures``); the public Planetoid split
 is used; accuracy is on the 1000 test nodes; calibration uses all nodes' features
 (no labels), as the transductive setting allows.
 """
+
 import argparse
 import json
 import multiprocessing
@@ -67,17 +70,31 @@ def hidden_energy_ratio(stats):
     return snn / stats.energy_model.energy_pj(ann, 0.0) if ann else float("nan")
 
 
-def run(dataset_name, seeds, time_steps, epochs, root):
+def run(dataset_name, seeds, time_steps, epochs, root, journal):
+    """Train, convert and measure; each finished (architecture, seed) is appended to ``journal``.
+
+    Units already in the journal are skipped, so an interrupted sweep resumes.
+    """
     data = planetoid(dataset_name, root=root, transform=transforms.NormalizeFeatures())
-    rows = []
+    done = {
+        (row["architecture"], row["seed"])
+        for row in read_journal(journal)
+        if row["dataset"] == dataset_name
+    }
     for architecture, shape in ARCHITECTURES.items():
         for seed in seeds:
+            if (architecture, seed) in done:
+                continue
+            unit = []
             relu_accuracy = None
             for label, method, activation, options in VARIANTS:
                 torch.manual_seed(seed)
                 model = GCN(
-                    data.num_features, out_channels=int(data.y.max()) + 1,
-                    activation=activation, **shape, **options,
+                    data.num_features,
+                    out_channels=int(data.y.max()) + 1,
+                    activation=activation,
+                    **shape,
+                    **options,
                 )
                 started = time.time()
                 train_node_classifier(model, data, epochs=epochs)
@@ -86,26 +103,46 @@ def run(dataset_name, seeds, time_steps, epochs, root):
                     relu_accuracy = ann_accuracy
                 print(
                     f"{dataset_name} {architecture} seed={seed} {label}: ANN {ann_accuracy:.4f} "
-                    f"({time.time() - started:.1f}s)", flush=True,
+                    f"({time.time() - started:.1f}s)",
+                    flush=True,
                 )
                 for T in time_steps:
                     snn = gsnn.convert(model, data, method=method, T=T)
-                    rows.append({
-                        "dataset": dataset_name, "architecture": architecture, "seed": seed,
-                        "variant": label, "method": method, "T": T, "latency_steps": T,
-                        "coding": "analog", "ann_accuracy": ann_accuracy,
-                        "relu_ann_accuracy": relu_accuracy,
-                        "calibration_agreement": snn.conversion_check["agreement"],
-                        **snn_metrics(snn, data),
-                    })
-    return rows
+                    unit.append(
+                        {
+                            "dataset": dataset_name,
+                            "architecture": architecture,
+                            "seed": seed,
+                            "variant": label,
+                            "method": method,
+                            "T": T,
+                            "latency_steps": T,
+                            "coding": "analog",
+                            "epochs": epochs,
+                            "ann_accuracy": ann_accuracy,
+                            "relu_ann_accuracy": relu_accuracy,
+                            "calibration_agreement": snn.conversion_check["agreement"],
+                            **snn_metrics(snn, data),
+                        }
+                    )
+            with open(journal, "a") as handle:
+                handle.writelines(json.dumps(row) + "\n" for row in unit)
+
+
+def read_journal(journal):
+    """All rows written so far (one JSON object per line)."""
+    path = Path(journal)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def run_or_explain(name, *args):
-    """Rows of one dataset, or a note saying why it could not run (one worker process)."""
+    """Run one dataset in a worker process; a note says why it could not run."""
     torch.set_num_threads(1)
     try:
-        return run(name, *args)
+        run(name, *args)
+        return None
     except DatasetUnavailableError as error:
         note = f"- {name} skipped: {str(error).splitlines()[0]}"
         print(note, flush=True)
@@ -123,10 +160,22 @@ def summarise(rows):
         groups.setdefault(key, []).append(row)
     summary = []
     for (dataset, architecture, variant, T), group in groups.items():
-        entry = {"dataset": dataset, "architecture": architecture, "variant": variant, "T": T,
-                 "seeds": len(group)}
-        for field in ("ann_accuracy", "snn_accuracy", "relu_ann_accuracy", "spikes_per_neuron",
-                      "synaptic_ops", "energy_ratio", "hidden_energy_ratio"):
+        entry = {
+            "dataset": dataset,
+            "architecture": architecture,
+            "variant": variant,
+            "T": T,
+            "seeds": len(group),
+        }
+        for field in (
+            "ann_accuracy",
+            "snn_accuracy",
+            "relu_ann_accuracy",
+            "spikes_per_neuron",
+            "synaptic_ops",
+            "energy_ratio",
+            "hidden_energy_ratio",
+        ):
             entry[field] = mean_std([row[field] for row in group])
         entry["loss_points"] = mean_std(
             [100 * (row["ann_accuracy"] - row["snn_accuracy"]) for row in group]
@@ -161,7 +210,8 @@ def markdown(summary, command, notes):
     for e in summary:
         lines.append(
             f"| {e['dataset']} | {e['architecture']} | {e['variant']} | {e['T']} "
-            f"| {pct(e['relu_ann_accuracy'])} | {pct(e['ann_accuracy'])} | {pct(e['snn_accuracy'])} "
+            f"| {pct(e['relu_ann_accuracy'])} | {pct(e['ann_accuracy'])} "
+            f"| {pct(e['snn_accuracy'])} "
             f"| {e['loss_points'][0]:+.2f} ± {e['loss_points'][1]:.2f} "
             f"| {e['spikes_per_neuron'][0]:.3f} | {e['synaptic_ops'][0]:.3g} "
             f"| {e['energy_ratio'][0]:.3f} | {e['hidden_energy_ratio'][0]:.3f} |"
@@ -180,13 +230,20 @@ def plot(summary, path):
     for axis, (dataset, architecture) in zip(axes[0], panels):
         for variant in [v[0] for v in VARIANTS]:
             points = sorted(
-                (e["T"], e["snn_accuracy"][0], e["ann_accuracy"][0]) for e in summary
-                if (e["dataset"], e["architecture"], e["variant"]) == (dataset, architecture, variant)
+                (e["T"], e["snn_accuracy"][0], e["ann_accuracy"][0])
+                for e in summary
+                if (e["dataset"], e["architecture"], e["variant"])
+                == (dataset, architecture, variant)
             )
             if not points:
                 continue
-            line, = axis.plot([p[0] for p in points], [100 * p[1] for p in points], "o-",
-                              label=f"{variant} SNN", markersize=3)
+            (line,) = axis.plot(
+                [p[0] for p in points],
+                [100 * p[1] for p in points],
+                "o-",
+                label=f"{variant} SNN",
+                markersize=3,
+            )
             axis.axhline(100 * points[0][2], color=line.get_color(), linestyle=":", linewidth=1)
         axis.set_xscale("log", base=2)
         axis.set_xlabel("time steps T")
@@ -207,24 +264,36 @@ def main():
     parser.add_argument("--root", default="datasets/")
     parser.add_argument("--workers", type=int, default=2, help="datasets run in parallel")
     parser.add_argument("--output", default=str(RESULTS / "node_classification"))
+    parser.add_argument(
+        "--summarise-only",
+        action="store_true",
+        help="only rebuild the table and plot from the journal of finished runs",
+    )
     args = parser.parse_args()
 
-    jobs = [(name, args.seeds, args.T, args.epochs, args.root) for name in args.datasets]
-    with multiprocessing.Pool(min(args.workers, len(jobs))) as pool:
-        outcomes = pool.starmap(run_or_explain, jobs)
-    rows = [row for outcome in outcomes if isinstance(outcome, list) for row in outcome]
-    notes = [outcome for outcome in outcomes if isinstance(outcome, str)]
-    summary = summarise(rows)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    journal = output.with_suffix(".jsonl")
+    notes = []
+    if not args.summarise_only:
+        jobs = [
+            (name, args.seeds, args.T, args.epochs, args.root, journal) for name in args.datasets
+        ]
+        with multiprocessing.Pool(min(args.workers, len(jobs))) as pool:
+            notes = [note for note in pool.starmap(run_or_explain, jobs) if note]
+    rows = [
+        row
+        for row in read_journal(journal)
+        if row["dataset"] in args.datasets and row["seed"] in args.seeds and row["T"] in args.T
+    ]
+    summary = summarise(rows)
     command = "python experiments/node_classification.py " + " ".join(
         f"--datasets {' '.join(args.datasets)} --seeds {' '.join(map(str, args.seeds))} "
         f"--T {' '.join(map(str, args.T))} --epochs {args.epochs}".split()
     )
-    output.with_suffix(".json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     output.with_suffix(".md").write_text(markdown(summary, command, notes))
     plot(summary, output.parent / f"{output.name}_accuracy_vs_T.png")
-    print(f"wrote {output}.md/.json and the plot", flush=True)
+    print(f"wrote {output}.md and the plot from {len(rows)} rows", flush=True)
 
 
 if __name__ == "__main__":

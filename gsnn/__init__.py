@@ -1,4 +1,5 @@
 """gsnn: convert trained graph neural networks (and CNNs) into spiking neural networks."""
+
 from gsnn import ann, coding, methods, metrics, neurons, nn
 from gsnn.convert import ConversionError, SpikingNetwork, convert
 

@@ -1,4 +1,5 @@
 """ANN side: activations to train with before conversion, reference models, training."""
+
 from gsnn.ann.activation import ACTIVATIONS, make_activation
 from gsnn.ann.gcn import GCN
 from gsnn.ann.node_training import node_accuracy, train_node_classifier

@@ -1,4 +1,5 @@
 """Build the ANN-side activation a conversion method needs, by name."""
+
 from typing import Optional
 
 from torch import nn

@@ -1,4 +1,5 @@
 """Reference graph convolutional network with a choice of ANN-side activation."""
+
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 

@@ -1,4 +1,5 @@
 """Full-batch training of node classifiers on a PyG ``Data`` object."""
+
 import copy
 from typing import Optional
 

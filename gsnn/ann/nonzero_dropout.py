@@ -1,4 +1,5 @@
 """Dropout that draws random numbers only for non-zero inputs."""
+
 import torch
 from torch import Tensor, nn
 

@@ -1,4 +1,5 @@
 """Quantisation-clip-floor-shift activation of Bu et al. (ICLR 2022)."""
+
 from typing import Optional
 
 import torch

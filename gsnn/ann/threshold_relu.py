@@ -1,4 +1,5 @@
 """Threshold (clipped) ReLU of Deng & Gu."""
+
 from torch import Tensor, nn
 
 

@@ -1,4 +1,5 @@
 """Analog (direct) input: the input itself is injected as a constant current."""
+
 from torch import Tensor, nn
 
 from gsnn.coding.validation import check_time_steps

@@ -1,4 +1,5 @@
 """Stochastic rate coding: independent Bernoulli spikes with the input as probability."""
+
 from typing import Optional
 
 import torch

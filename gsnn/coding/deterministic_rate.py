@@ -1,4 +1,5 @@
 """Deterministic rate coding: an integrate-and-fire neuron driven by the input value."""
+
 from torch import Tensor, nn
 
 from gsnn.coding.validation import check_time_steps

@@ -1,4 +1,5 @@
 """ANN-to-SNN conversion: trace, normalise, calibrate, build, check."""
+
 from gsnn.convert.converter import convert
 from gsnn.convert.errors import ConversionError
 from gsnn.convert.spiking_network import SpikingNetwork

@@ -1,4 +1,5 @@
 """Calibration: activation statistics of the ANN at every activation call site."""
+
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 

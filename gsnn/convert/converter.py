@@ -1,4 +1,5 @@
 """The conversion lifecycle: validate, trace, normalise, calibrate, build, check."""
+
 import copy
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -6,6 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, fx, nn
 from torch_geometric.data import Data
+from tqdm import tqdm
 
 from gsnn.coding import CODERS
 from gsnn.coding.validation import check_time_steps
@@ -105,7 +107,8 @@ def _activation_sites(
 ) -> List[ActivationSite]:
     modules = dict(graph_module.named_modules())
     nodes = [
-        n for n in graph_module.graph.nodes
+        n
+        for n in graph_module.graph.nodes
         if n.op.startswith("call") and role_of(n, modules) is OpRole.ACTIVATION
     ]
     statistics = collect_site_statistics(graph_module, ann_inputs, [n.name for n in nodes], rows)
@@ -118,9 +121,11 @@ def _activation_sites(
         )
         for n in nodes
     ]
-    problems = [p for p in (method.check_site(site) for site in sites) if p]
-    if problems:
-        raise ConversionError("; ".join(problems), [site.name for site in sites])
+    problems = [(n, p) for n, p in zip(nodes, (method.check_site(s) for s in sites)) if p]
+    if problems:  # name only the sites the method rejects, by qualified name
+        raise ConversionError(
+            "; ".join(p for _, p in problems), [qualified_name(n, modules) for n, _ in problems]
+        )
     return sites
 
 
@@ -222,7 +227,11 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
     modules = dict(graph_module.named_modules())
     for index, user in enumerate(list(neuron_node.users)):
         receiver = modules.get(user.target) if user.op == "call_module" else None
-        if receiver is not None and hasattr(receiver, "scale_inputs_") and user.args[0] is neuron_node:
+        if (
+            receiver is not None
+            and hasattr(receiver, "scale_inputs_")
+            and user.args[0] is neuron_node
+        ):
             receiver.scale_inputs_(threshold)
             receiver.receives_spikes = True
             continue
@@ -241,6 +250,7 @@ def convert(
     coding: str = "analog",
     mask: Optional[Tensor] = None,
     check: bool = True,
+    progress: bool = False,
     **method_options,
 ) -> SpikingNetwork:
     """Convert a trained ANN into a spiking network.
@@ -263,6 +273,7 @@ def convert(
             thresholds and enter the check; default all.
         check (bool): run the agreement check and store it in
             ``snn.conversion_check``. (default: ``True``)
+        progress (bool): show a progress bar over the lifecycle stages. (default: ``False``)
         **method_options: options of the method (e.g. ``percentile=99.99``).
 
     Returns:
@@ -273,6 +284,8 @@ def convert(
             naming every one of them.
         ValueError: bad arguments or calibration data.
     """
+    bar = tqdm(total=6, desc="convert", disable=not progress, leave=False)
+    bar.set_postfix_str("validate")
     check_time_steps(T)
     recipe = get_method(method, **method_options)
     if coding not in CODERS:
@@ -283,6 +296,8 @@ def convert(
         raise ValueError(
             f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
         )
+    bar.update()
+    bar.set_postfix_str("trace")
     was_training = model.training
     model.eval()
     try:
@@ -291,10 +306,16 @@ def convert(
     finally:
         model.train(was_training)
 
+    bar.update()
+    bar.set_postfix_str("normalise")
     remove_inference_identities(graph_module)
     check_supported(graph_module)
     output_ops = _split_output_ops(graph_module)
+    bar.update()
+    bar.set_postfix_str("calibrate")
     sites = _activation_sites(graph_module, inputs, mask, recipe)
+    bar.update()
+    bar.set_postfix_str("build")
 
     _replace_synaptic_layers(graph_module)
     _fold_normalisations(graph_module)
@@ -315,13 +336,18 @@ def convert(
     snn = SpikingNetwork(
         graph_module, coder, recipe, thresholds, T, output_ops, input_features=inputs[0].shape[-1]
     )
+    bar.update()
+    bar.set_postfix_str("check")
     snn.conversion_check = None
     if check:
         snn.conversion_check = agreement(snn, inputs, ann_output, mask)
         logger.info(
             "ANN-to-SNN agreement on the calibration data (T=%d): %.4f",
-            T, snn.conversion_check["agreement"],
+            T,
+            snn.conversion_check["agreement"],
         )
+    bar.update()
+    bar.close()
     return snn
 
 

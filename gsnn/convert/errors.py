@@ -1,4 +1,5 @@
 """The error raised when a model cannot be converted."""
+
 from typing import Sequence
 
 

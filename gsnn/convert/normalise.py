@@ -1,4 +1,5 @@
 """Normalisation of a traced ANN: inference-only ops removed, every op classified."""
+
 from typing import Dict, List
 
 import torch

@@ -1,4 +1,5 @@
 """The rule table: which ANN op becomes which spiking op. One place to add a layer."""
+
 import operator
 from enum import Enum
 from typing import Callable, Dict, Optional
@@ -56,6 +57,11 @@ def qualified_name(node: fx.Node, modules: Dict[str, nn.Module]) -> str:
         module = modules[node.target]
         return f"{node.target} ({type(module).__module__}.{type(module).__qualname__})"
     if node.op == "call_function":
+        name = getattr(node.target, "__name__", None)
+        for namespace, public in ((torch, "torch"), (F, "torch.nn.functional")):
+            if name and getattr(namespace, name, None) is node.target:
+                # public alias, not the binding's home (torch._VariableFunctionsClass, torch._C._nn)
+                return f"{public}.{name} (at {node.name})"
         module_name = getattr(node.target, "__module__", None) or "builtins"
         return f"{module_name}.{getattr(node.target, '__qualname__', node.target)} (at {node.name})"
     if node.op == "call_method":

@@ -1,4 +1,5 @@
 """torch.fx tracing with a PyG-aware leaf policy."""
+
 import inspect
 from typing import Sequence
 
@@ -35,9 +36,7 @@ def trace(model: nn.Module, num_inputs: int) -> fx.GraphModule:
         ConversionError: when the model cannot be traced, with the reason.
     """
     parameters = list(inspect.signature(model.forward).parameters.values())
-    positional = [
-        p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(positional) < num_inputs:
         raise ConversionError(
             f"{type(model).__name__}.forward takes {len(positional)} positional inputs but "

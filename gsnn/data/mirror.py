@@ -4,6 +4,7 @@ A mirror is laid out like the data root itself, so the raw file
 ``<root>/<relative_dir>/<file>`` is looked for at ``<mirror>/<relative_dir>/<file>``
 (for example ``<mirror>/planetoid/Cora/raw/ind.cora.x``).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The Planetoid citation graphs (Cora, CiteSeer, PubMed) through PyG's ``Planetoid``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -4,6 +4,7 @@ PyG's downloader (fsspec over aiohttp) waits up to five minutes per request when
 packets are silently dropped, and a data set needs several requests; a short
 connection attempt first turns that into a prompt, explicit failure.
 """
+
 from __future__ import annotations
 
 import socket

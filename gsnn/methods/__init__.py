@@ -1,4 +1,5 @@
 """Conversion methods, one file each, registered by name."""
+
 from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.optimal import OptimalMethod
 from gsnn.methods.qcfs import QCFSMethod

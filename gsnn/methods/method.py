@@ -1,4 +1,5 @@
 """What a conversion method is: thresholds from statistics, a neuron, a coder."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -6,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Optional, Tuple
 
 from torch import Tensor, nn
-
 
 if TYPE_CHECKING:  # calibration imports the methods; only the type is needed here
     from gsnn.convert.calibrate import SiteStatistics

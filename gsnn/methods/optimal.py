@@ -1,4 +1,5 @@
 """Optimal conversion of Deng & Gu (ICLR 2021): threshold ReLU, soft reset, shift."""
+
 import torch
 from torch import Tensor, nn
 

@@ -1,4 +1,7 @@
 """QCFS conversion (Bu et al., ICLR 2022)."""
+
+from typing import Optional
+
 from torch import Tensor, nn
 
 from gsnn.methods.method import ActivationSite, ConversionMethod
@@ -17,6 +20,18 @@ class QCFSMethod(ConversionMethod):
     name = "qcfs"
     accepted_activations = ("qcfs",)
     training_hint = "train with gsnn.ann.QCFS in place of ReLU."
+
+    def check_site(self, site: ActivationSite) -> Optional[str]:
+        problem = super().check_site(site)
+        if problem is None and not float(site.module.threshold.detach()) > 0:
+            # a bound lambda < 0 makes QCFS a non-positive staircase of -z; |lambda| would not
+            # reproduce it, so refuse instead of converting silently into a different function
+            return (
+                f"QCFS site '{site.name}' has a non-positive bound lambda = "
+                f"{float(site.module.threshold.detach()):g}; an IF neuron needs a threshold > 0. "
+                "Retrain (e.g. a smaller learning rate for lambda) so that lambda stays positive."
+            )
+        return problem
 
     def threshold(self, site: ActivationSite) -> Tensor:
         return site.module.threshold.detach().abs().clone()

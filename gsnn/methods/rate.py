@@ -1,4 +1,5 @@
 """Rate coding with data-based normalisation (Diehl et al. 2015; Rueckauer et al. 2017)."""
+
 import torch
 from torch import Tensor, nn
 

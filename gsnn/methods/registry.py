@@ -1,4 +1,5 @@
 """Conversion methods registered by name."""
+
 from typing import Dict, Type, Union
 
 from gsnn.methods.method import ConversionMethod
@@ -22,7 +23,8 @@ def get_method(method: Union[str, ConversionMethod], **options) -> ConversionMet
         return method
     if method not in METHODS:
         raise ValueError(
-            f"Unknown conversion method {method!r}; registered methods: {', '.join(sorted(METHODS))}."
+            f"Unknown conversion method {method!r}; "
+            f"registered methods: {', '.join(sorted(METHODS))}."
         )
     try:
         return METHODS[method](**options)

@@ -1,4 +1,5 @@
 """Energy per operation: the constants of the estimate, configurable."""
+
 from dataclasses import dataclass
 
 

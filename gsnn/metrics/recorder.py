@@ -1,4 +1,5 @@
 """Collects SpikeStats from a running network through forward hooks."""
+
 from typing import List
 
 import torch

@@ -1,4 +1,5 @@
 """Per-layer spike and operation statistics of one SNN run."""
+
 from dataclasses import dataclass, field
 from typing import List
 
@@ -113,7 +114,8 @@ class SpikeStats:
             f"{self.synaptic_ops:>14.3e}{self.macs:>14.3e}{self.ann_macs:>14.3e}"
         )
         rows.append(
-            f"energy estimate ({self.energy_model.mac_pj} pJ/MAC, {self.energy_model.ac_pj} pJ/AC): "
+            f"energy estimate ({self.energy_model.mac_pj} pJ/MAC, "
+            f"{self.energy_model.ac_pj} pJ/AC): "
             f"SNN {self.energy_pj / 1e6:.4f} uJ, ANN {self.ann_energy_pj / 1e6:.4f} uJ, "
             f"ratio {self.energy_ratio:.3f}"
         )

@@ -1,4 +1,5 @@
 """The integrate-and-fire family: soft/hard reset, initial potential, shift, burst, signed."""
+
 from __future__ import annotations
 
 from typing import Optional, Union
@@ -80,9 +81,7 @@ class IFNeuron(nn.Module):
                 f"got {max_spikes_per_step!r}."
             )
         if signed and (max_spikes_per_step != 1 or reset != "soft"):
-            raise ValueError(
-                "IFNeuron: signed spikes need max_spikes_per_step=1 and reset='soft'."
-            )
+            raise ValueError("IFNeuron: signed spikes need max_spikes_per_step=1 and reset='soft'.")
         threshold = _as_buffer(threshold, "threshold")
         if (threshold <= 0).any():
             raise ValueError("IFNeuron: threshold must be > 0 everywhere.")

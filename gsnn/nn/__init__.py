@@ -4,6 +4,7 @@ Every synaptic layer has ``receives_spikes`` (set by the converter),
 ``synaptic_fanout(...)`` (accumulates per unit input event, for SOP counts) and
 ``dense_macs(...)`` (MACs of the equivalent ANN layer for one step).
 """
+
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.one_to_one_synapse import OneToOneSynapse
 from gsnn.nn.readout import MeanReadout

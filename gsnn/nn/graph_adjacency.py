@@ -1,4 +1,5 @@
 """Sparse adjacency used by every spiking graph layer, and time-stacked propagation."""
+
 import warnings
 from dataclasses import dataclass
 from typing import Optional
@@ -53,6 +54,16 @@ class GraphAdjacency:
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             matrix = coo.to_sparse_csr()
         return cls(matrix, fanout)
+
+    def __deepcopy__(self, memo) -> "GraphAdjacency":
+        # torch cannot deep-copy sparse CSR storage; rebuild it from cloned parts
+        matrix = torch.sparse_csr_tensor(
+            self.matrix.crow_indices().clone(),
+            self.matrix.col_indices().clone(),
+            self.matrix.values().clone(),
+            self.matrix.shape,
+        )
+        return GraphAdjacency(matrix, self.source_fanout.clone())
 
     @property
     def num_entries(self) -> int:

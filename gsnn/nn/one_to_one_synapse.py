@@ -1,4 +1,5 @@
 """One-to-one synapses: each neuron drives one target with a fixed weight."""
+
 import torch
 from torch import Tensor, nn
 
@@ -36,4 +37,8 @@ class OneToOneSynapse(nn.Module):
         return 0
 
     def extra_repr(self) -> str:
-        return f"gain={self.gain.item():g}" if self.gain.numel() == 1 else f"gain{tuple(self.gain.shape)}"
+        return (
+            f"gain={self.gain.item():g}"
+            if self.gain.numel() == 1
+            else f"gain{tuple(self.gain.shape)}"
+        )

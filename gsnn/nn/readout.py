@@ -1,4 +1,5 @@
 """Non-spiking output layer: accumulates currents and decodes logits at every step."""
+
 import torch
 from torch import Tensor, nn
 

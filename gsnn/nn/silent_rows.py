@@ -1,4 +1,5 @@
 """The spike-times-weight product that skips rows without spikes."""
+
 from typing import Optional
 
 from torch import Tensor
@@ -31,4 +32,3 @@ def matmul_skipping_silent_rows(x: Tensor, weight: Tensor) -> Tensor:
 def add_bias(x: Tensor, bias: Optional[Tensor]) -> Tensor:
     """``x + bias`` when there is a bias, else ``x`` unchanged."""
     return x if bias is None else x + bias
-

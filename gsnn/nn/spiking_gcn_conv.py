@@ -1,4 +1,5 @@
 """Spiking graph convolution of Kipf & Welling."""
+
 from typing import Optional
 
 import torch
@@ -7,9 +8,9 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.silent_rows import add_bias
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
-from gsnn.nn.silent_rows import add_bias
 
 
 class SpikingGCNConv(SpikingGraphLayer):
@@ -104,7 +105,9 @@ class SpikingGCNConv(SpikingGraphLayer):
         adjacency = self.adjacency(x, edge_index, edge_weight)
         return (adjacency.source_fanout * self.out_channels).unsqueeze(1).to(x.dtype)
 
-    def dense_macs(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> int:
+    def dense_macs(
+        self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
+    ) -> int:
         """ANN MACs for one step: ``N * F_in * F_out`` then ``nnz(A) * F_out``."""
         adjacency = self.adjacency(x, edge_index, edge_weight)
         num_nodes = x.shape[1]

@@ -1,4 +1,5 @@
 """Spiking graph convolution of Morris et al. (PyG's GraphConv)."""
+
 from typing import Optional
 
 from torch import Tensor
@@ -40,7 +41,9 @@ class SpikingGraphConv(SpikingSAGEConv):
         if isinstance(conv.in_channels, tuple):
             raise ValueError("GraphConv on bipartite inputs (a channel pair) is not supported.")
         layer = cls(
-            conv.in_channels, conv.out_channels, aggr=str(conv.aggr),
+            conv.in_channels,
+            conv.out_channels,
+            aggr=str(conv.aggr),
             bias=conv.lin_rel.bias is not None,
         ).to(conv.lin_rel.weight.dtype)
         layer.lin_l.weight.data.copy_(conv.lin_rel.weight.detach())

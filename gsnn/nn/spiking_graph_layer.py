@@ -1,10 +1,12 @@
 """Shared machinery of the spiking graph layers: input checks and adjacency caching."""
+
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from gsnn.nn.graph_adjacency import GraphAdjacency, check_edge_index
+from gsnn.nn.spiking_linear import SpikingLinear
 
 
 class SpikingGraphLayer(nn.Module):
@@ -20,8 +22,20 @@ class SpikingGraphLayer(nn.Module):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.cached = cached
-        self.receives_spikes = True
+        self._receives_spikes = True
         self._cached_adjacency: Optional[GraphAdjacency] = None
+
+    @property
+    def receives_spikes(self) -> bool:
+        """Whether the input holds spikes (set by the converter); passed on to sub-layers."""
+        return self._receives_spikes
+
+    @receives_spikes.setter
+    def receives_spikes(self, value: bool) -> None:
+        self._receives_spikes = value
+        for module in self.modules():
+            if isinstance(module, SpikingLinear):
+                module.receives_spikes = value
 
     def build_adjacency(
         self, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
@@ -42,10 +56,10 @@ class SpikingGraphLayer(nn.Module):
                 f"[T, num_nodes, {self.in_channels}], got {tuple(x.shape)}."
             )
         num_nodes = x.shape[1]
+        check_edge_index(edge_index, num_nodes)  # also when cached: a bad graph is an error
         cache = self._cached_adjacency
         if cache is not None and cache.matrix.shape[0] == num_nodes:
             return cache
-        check_edge_index(edge_index, num_nodes)
         if edge_weight is not None and edge_weight.shape != (edge_index.shape[1],):
             raise ValueError(
                 f"edge_weight must have shape [num_edges] = [{edge_index.shape[1]}], "

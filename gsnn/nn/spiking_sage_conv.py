@@ -1,4 +1,5 @@
 """Spiking GraphSAGE convolution (mean or sum aggregation)."""
+
 from typing import Optional
 
 import torch
@@ -6,9 +7,9 @@ from torch import Tensor
 from torch_geometric.nn import SAGEConv
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.silent_rows import add_bias
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
-from gsnn.nn.silent_rows import add_bias
 
 LINEAR_AGGREGATIONS = ("mean", "sum", "add")
 
@@ -131,7 +132,9 @@ class SpikingSAGEConv(SpikingGraphLayer):
         fanout = adjacency.source_fanout + (1 if self.root_weight else 0)
         return (fanout * self.out_channels).unsqueeze(1).to(x.dtype)
 
-    def dense_macs(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> int:
+    def dense_macs(
+        self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
+    ) -> int:
         """ANN MACs for one step: ``nnz(A) * F_in`` plus one or two ``N * F_in * F_out``."""
         adjacency = self.adjacency(x, edge_index, edge_weight)
         transforms = len(self._linears())

@@ -1,4 +1,5 @@
 """Spiking simplified graph convolution (SGC, Wu et al.)."""
+
 from typing import Optional
 
 import torch
@@ -103,7 +104,9 @@ class SpikingSGConv(SpikingGraphLayer):
             walks = walks @ pattern  # column sums: walks leaving each source node
         return walks.T * self.out_channels
 
-    def dense_macs(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> int:
+    def dense_macs(
+        self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
+    ) -> int:
         """ANN MACs for one step: ``K * nnz(A) * F_in`` then ``N * F_in * F_out``."""
         adjacency = self.adjacency(x, edge_index, edge_weight)
         return (

@@ -5,6 +5,7 @@ on the time axis). Linear, time-invariant layers then compute one step and
 expand the result again, which is exact and saves ``T - 1`` evaluations of the
 most expensive layer of a graph network (the first, on raw features).
 """
+
 from typing import Callable
 
 from torch import Tensor

@@ -1,0 +1,103 @@
+"""The ``gsnn`` command line: train a reference GCN, convert it, compare ANN and SNN."""
+
+import argparse
+import logging
+import time
+from typing import List, Optional
+
+import torch
+import torch_geometric.transforms as transforms
+
+import gsnn
+from gsnn.ann import GCN, node_accuracy, train_node_classifier
+from gsnn.coding import CODERS
+from gsnn.data import DatasetUnavailableError, planetoid
+from gsnn.methods import METHODS
+
+ANN_ACTIVATION = {"rate": "relu", "optimal": "threshold_relu", "qcfs": "qcfs"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gsnn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    convert = commands.add_parser(
+        "convert", help="train a GCN on a Planetoid graph, convert it, print ANN vs SNN"
+    )
+    convert.add_argument("--dataset", default="Cora", help="Cora, CiteSeer or PubMed")
+    convert.add_argument("--model", default="gcn", choices=["gcn"], help="reference model")
+    convert.add_argument("--method", default="qcfs", choices=sorted(METHODS))
+    convert.add_argument("--T", type=int, default=8, help="time steps")
+    convert.add_argument("--coding", default="analog", choices=sorted(CODERS))
+    convert.add_argument("--hidden", type=int, default=16)
+    convert.add_argument("--layers", type=int, default=2)
+    convert.add_argument("--residual", action="store_true", help="residual middle layers")
+    convert.add_argument("--qcfs-levels", type=int, default=None, help="QCFS levels L (default: T)")
+    convert.add_argument("--epochs", type=int, default=200)
+    convert.add_argument("--seed", type=int, default=0)
+    convert.add_argument("--root", default="datasets/", help="data root")
+    return parser
+
+
+def run_convert(args: argparse.Namespace) -> None:
+    torch.manual_seed(args.seed)
+    data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
+    activation = ANN_ACTIVATION[args.method]
+    options = {"qcfs_levels": args.qcfs_levels or args.T} if activation == "qcfs" else {}
+    model = GCN(
+        data.num_features,
+        args.hidden,
+        int(data.y.max()) + 1,
+        num_layers=args.layers,
+        activation=activation,
+        residual=args.residual,
+        **options,
+    )
+    train_node_classifier(model, data, epochs=args.epochs, progress=True)
+    ann_accuracy = node_accuracy(model, data)
+
+    snn = gsnn.convert(model, data, method=args.method, T=args.T, coding=args.coding, progress=True)
+    started = time.perf_counter()
+    with torch.no_grad():
+        prediction = snn(data.x, data.edge_index).argmax(dim=-1)
+    elapsed = time.perf_counter() - started
+    mask = data.test_mask
+    snn_accuracy = float((prediction[mask] == data.y[mask]).float().mean())
+    stats = snn.last_stats
+    print(
+        f"\n{args.dataset}, {args.layers}-layer GCN (hidden {args.hidden}, ANN activation "
+        f"{activation}), method {args.method}, T={args.T}, {args.coding} input coding, "
+        f"seed {args.seed}, test nodes {int(mask.sum())}\n"
+    )
+    rows = [
+        ("ANN test accuracy", f"{100 * ann_accuracy:.2f} %"),
+        ("SNN test accuracy", f"{100 * snn_accuracy:.2f} %"),
+        ("conversion loss", f"{100 * (ann_accuracy - snn_accuracy):+.2f} points"),
+        ("ANN-SNN agreement (all nodes)", f"{100 * snn.conversion_check['agreement']:.2f} %"),
+        ("spikes per neuron", f"{stats.spikes_per_neuron:.3f}"),
+        ("synaptic operations", f"{stats.synaptic_ops:.4g}"),
+        ("SNN MACs (analog input layer)", f"{stats.macs:.4g}"),
+        ("ANN MACs", f"{stats.ann_macs:.4g}"),
+        ("energy estimate SNN / ANN", f"{stats.energy_ratio:.3f}"),
+        ("SNN inference time", f"{1000 * elapsed:.1f} ms"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print("\nPer layer (energy constants 45 nm; an estimate):")
+    print(stats.table())
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "convert":
+            run_convert(args)
+    except (DatasetUnavailableError, ValueError) as error:
+        print(f"gsnn: error: {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
