@@ -242,6 +242,17 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
         user.replace_input_with(neuron_node, synapse_node)
 
 
+def _spiking_depth(graph_module: fx.GraphModule, neuron_names: set) -> int:
+    """Number of neurons on the longest path from an input to the output."""
+    depth: Dict[fx.Node, int] = {}
+    for node in graph_module.graph.nodes:
+        before = max((depth[source] for source in node.all_input_nodes), default=0)
+        depth[node] = before + (node.op == "call_module" and node.target in neuron_names)
+        if node.op == "output":
+            return depth[node]
+    return 0
+
+
 def convert(
     model: nn.Module,
     data: CalibrationData,
@@ -334,7 +345,14 @@ def convert(
                         graph_module.get_submodule(user.target).receives_spikes = True
                 break
     snn = SpikingNetwork(
-        graph_module, coder, recipe, thresholds, T, output_ops, input_features=inputs[0].shape[-1]
+        graph_module,
+        coder,
+        recipe,
+        thresholds,
+        T,
+        output_ops,
+        input_features=inputs[0].shape[-1],
+        depth=_spiking_depth(graph_module, set(thresholds)),
     )
     bar.update()
     bar.set_postfix_str("check")

@@ -36,6 +36,7 @@ class SpikingNetwork(nn.Module):
         T (int): time steps per inference.
         output_ops (list): ops applied to decoded logits (e.g. ``log_softmax``).
         input_features (int): feature size of the first input, checked on every call.
+        depth (int): spiking layers on the longest input-to-output path.
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class SpikingNetwork(nn.Module):
         T: int,
         output_ops: Sequence[OutputOp] = (),
         input_features: Optional[int] = None,
+        depth: int = 0,
     ) -> None:
         super().__init__()
         self.body = body
@@ -56,6 +58,7 @@ class SpikingNetwork(nn.Module):
         self.thresholds = dict(thresholds)
         self.output_ops = list(output_ops)
         self.input_features = input_features
+        self.depth = depth
         self.energy_model = EnergyModel()
         self.record_stats = True
         self.last_step_logits: Optional[Tensor] = None
@@ -73,6 +76,11 @@ class SpikingNetwork(nn.Module):
         self._T = value
         for name, threshold in self.thresholds.items():
             setattr(self.body, name, self.method.make_neuron(threshold, value))
+
+    @property
+    def latency_steps(self) -> int:
+        """Steps from the first input to a complete output under the method's schedule."""
+        return self.method.latency(self.depth, self.T)
 
     def neurons(self) -> List[Tuple[str, nn.Module]]:
         """``(name, neuron)`` pairs of the spiking body, in definition order."""
@@ -125,7 +133,12 @@ class SpikingNetwork(nn.Module):
         """
         self._check_inputs(inputs)
         encoded = self.coder(inputs[0], self.T)
-        neurons = [module for module in self.body.modules() if isinstance(module, IFNeuron)]
+        neurons = [module for _, module in self.neurons()]
+        if not all(isinstance(neuron, IFNeuron) for neuron in neurons):
+            raise ValueError(
+                f"forward_stepwise streams online neurons only; method {self.method.name!r} "
+                "uses windowed neurons, which need a whole window of input at once."
+            )
         for neuron in neurons:
             neuron.keep_state = True
             neuron.reset()
@@ -145,4 +158,4 @@ class SpikingNetwork(nn.Module):
         return self._apply_output_ops(step_logits[-1])
 
     def extra_repr(self) -> str:
-        return f"T={self.T}, method={self.method!r}"
+        return f"T={self.T}, method={self.method!r}, latency_steps={self.latency_steps}"

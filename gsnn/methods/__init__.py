@@ -1,18 +1,22 @@
 """Conversion methods, one file each, registered by name."""
 
+from gsnn.methods.burst import BurstMethod
 from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.optimal import OptimalMethod
 from gsnn.methods.qcfs import QCFSMethod
 from gsnn.methods.rate import RateMethod
 from gsnn.methods.registry import METHODS, get_method, register_method
+from gsnn.methods.two_phase import TwoPhaseMethod
 
 __all__ = [
     "METHODS",
     "ActivationSite",
+    "BurstMethod",
     "ConversionMethod",
     "OptimalMethod",
     "QCFSMethod",
     "RateMethod",
+    "TwoPhaseMethod",
     "get_method",
     "register_method",
 ]

@@ -58,5 +58,12 @@ class ConversionMethod(ABC):
     def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
         """A neuron with ``threshold`` for simulations of ``T`` steps."""
 
+    def latency(self, depth: int, T: int) -> int:
+        """End-to-end steps until the output is complete, for ``depth`` spiking layers.
+
+        Online methods read out after ``T`` steps; windowed schedules override this.
+        """
+        return T
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

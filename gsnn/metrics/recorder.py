@@ -7,10 +7,8 @@ from torch import nn
 
 from gsnn.metrics.energy import EnergyModel
 from gsnn.metrics.spike_stats import LayerStats, SpikeStats
-from gsnn.neurons import IFNeuron
+from gsnn.neurons import NEURON_TYPES
 from gsnn.nn.time_constant import is_time_constant
-
-NEURON_TYPES = (IFNeuron,)
 
 
 def is_synaptic(module: nn.Module) -> bool:

@@ -1,5 +1,7 @@
 """Spiking neurons. Every neuron maps currents ``[T, ...]`` to spikes ``[T, ...]``."""
-
 from gsnn.neurons.if_neuron import IFNeuron
+from gsnn.neurons.two_phase_neuron import TwoPhaseNeuron
 
-__all__ = ["IFNeuron"]
+NEURON_TYPES = (IFNeuron, TwoPhaseNeuron)
+
+__all__ = ["IFNeuron", "NEURON_TYPES", "TwoPhaseNeuron"]

@@ -1,0 +1,50 @@
+"""Two-phase conversion: integrate a whole window, then fire (SpikeConverter, AAAI 2022) [R]."""
+import torch
+from torch import Tensor, nn
+
+from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.registry import register_method
+from gsnn.neurons import TwoPhaseNeuron
+
+
+@register_method
+class TwoPhaseMethod(ConversionMethod):
+    r"""Integrate-then-fire neurons on a layer-pipelined schedule.
+
+    Each layer integrates its input for one window of :math:`T` steps and fires
+    during the next, so its spike count is an exact function of its total input
+    (O8). With a QCFS ANN trained at :math:`L = T` (threshold :math:`\lambda`,
+    :math:`v_0 = \lambda/2`) the SNN equals the quantised ANN exactly, at any
+    depth (O22a). Plain-ReLU ANNs convert too, with the percentile threshold of
+    ``rate`` (then the SNN equals a clipped, :math:`T`-level rounded ReLU network).
+
+    Latency: :math:`(D + 1) \cdot T` steps for :math:`D` spiking layers on the
+    longest path (O20); a new sample can enter every :math:`T` steps.
+
+    Args:
+        percentile (float): threshold statistic for ReLU sites. (default: ``99.9``)
+    """
+
+    name = "two-phase"
+    accepted_activations = ("qcfs", "relu", "threshold_relu")
+    training_hint = "train with gsnn.ann.QCFS (L = T) for exact conversion, or with ReLU."
+
+    def __init__(self, percentile: float = 99.9) -> None:
+        if not 0 < percentile <= 100:
+            raise ValueError(f"two-phase: percentile must lie in (0, 100], got {percentile!r}.")
+        self.percentile = percentile
+
+    def threshold(self, site: ActivationSite) -> Tensor:
+        if site.kind == "qcfs":
+            return site.module.threshold.detach().abs().clone()
+        value = site.statistics.percentile(self.percentile)
+        return torch.tensor(value if value > 0 else 1.0)
+
+    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+        return TwoPhaseNeuron(threshold, v0=threshold / 2)
+
+    def latency(self, depth: int, T: int) -> int:
+        return (depth + 1) * T
+
+    def __repr__(self) -> str:
+        return f"TwoPhaseMethod(percentile={self.percentile})"
