@@ -26,7 +26,7 @@ from gsnn.convert.rules import (
 from gsnn.convert.spiking_network import OutputOp, SpikingNetwork
 from gsnn.convert.tracer import trace
 from gsnn.methods import ActivationSite, ConversionMethod, get_method
-from gsnn.nn import OneToOneSynapse
+from gsnn.nn import OneToOneSynapse, SynapticLayer
 from gsnn.nn.graph_adjacency import check_edge_index
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,22 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
         user.replace_input_with(neuron_node, synapse_node)
 
 
+def _gain_sources(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, str]:
+    """For every synaptic layer fed directly by neurons or by the network input, which one."""
+    sources = {}
+    for node in graph_module.graph.nodes:
+        if node.op != "call_module" or node.target in neuron_names:
+            continue
+        if not isinstance(graph_module.get_submodule(node.target), SynapticLayer):
+            continue
+        feeder = node.args[0]
+        if isinstance(feeder, fx.Node) and feeder.op == "placeholder":
+            sources[node.target] = "input"
+        elif isinstance(feeder, fx.Node) and feeder.target in neuron_names:
+            sources[node.target] = "spikes"
+    return sources
+
+
 def _spiking_depth(graph_module: fx.GraphModule, neuron_names: set) -> int:
     """Number of neurons on the longest path from an input to the output."""
     depth: Dict[fx.Node, int] = {}
@@ -335,6 +351,9 @@ def convert(
     graph_module.graph.lint()
     graph_module.recompile()
     graph_module.delete_all_unused_submodules()
+    for module in graph_module.modules():
+        if isinstance(module, SynapticLayer):
+            module.bias_once = recipe.bias_once
 
     coder = CODERS[coding]()
     if coding != "analog":
@@ -353,6 +372,7 @@ def convert(
         output_ops,
         input_features=inputs[0].shape[-1],
         depth=_spiking_depth(graph_module, set(thresholds)),
+        gain_sources=_gain_sources(graph_module, set(thresholds)),
     )
     bar.update()
     bar.set_postfix_str("check")

@@ -9,7 +9,7 @@ from gsnn.coding.validation import check_time_steps
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
 from gsnn.neurons import IFNeuron
-from gsnn.nn.readout import MeanReadout
+from gsnn.nn.readout import MeanReadout, SumReadout
 
 OutputOp = Tuple[str, object, tuple, dict]  # (fx op, target, extra args, kwargs)
 
@@ -37,6 +37,8 @@ class SpikingNetwork(nn.Module):
         output_ops (list): ops applied to decoded logits (e.g. ``log_softmax``).
         input_features (int): feature size of the first input, checked on every call.
         depth (int): spiking layers on the longest input-to-output path.
+        gain_sources (dict): synaptic layers fed by neurons (``"spikes"``) or by
+            the input (``"input"``), whose step gains the method sets per ``T``.
     """
 
     def __init__(
@@ -49,16 +51,18 @@ class SpikingNetwork(nn.Module):
         output_ops: Sequence[OutputOp] = (),
         input_features: Optional[int] = None,
         depth: int = 0,
+        gain_sources: Optional[Dict[str, str]] = None,
     ) -> None:
         super().__init__()
         self.body = body
         self.coder = coder
-        self.readout = MeanReadout()
+        self.readout = SumReadout() if method.readout == "sum" else MeanReadout()
         self.method = method
         self.thresholds = dict(thresholds)
         self.output_ops = list(output_ops)
         self.input_features = input_features
         self.depth = depth
+        self.gain_sources = dict(gain_sources or {})
         self.energy_model = EnergyModel()
         self.record_stats = True
         self.last_step_logits: Optional[Tensor] = None
@@ -76,6 +80,8 @@ class SpikingNetwork(nn.Module):
         self._T = value
         for name, threshold in self.thresholds.items():
             setattr(self.body, name, self.method.make_neuron(threshold, value))
+        for name, source in self.gain_sources.items():
+            self.body.get_submodule(name).step_gains = self.method.step_gains(source, value)
 
     @property
     def latency_steps(self) -> int:

@@ -2,6 +2,7 @@
 
 from gsnn.methods.burst import BurstMethod
 from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.one_spike import OneSpikeMethod
 from gsnn.methods.optimal import OptimalMethod
 from gsnn.methods.qcfs import QCFSMethod
 from gsnn.methods.rate import RateMethod
@@ -13,6 +14,7 @@ __all__ = [
     "ActivationSite",
     "BurstMethod",
     "ConversionMethod",
+    "OneSpikeMethod",
     "OptimalMethod",
     "QCFSMethod",
     "RateMethod",

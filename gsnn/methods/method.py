@@ -39,7 +39,9 @@ class ConversionMethod(ABC):
     name: ClassVar[str]
     accepted_activations: ClassVar[Tuple[str, ...]]
     training_hint: ClassVar[str]
-    default_coding: ClassVar[str] = "analog"
+    # weighted codes add each bias once per window and decode by summing, not averaging
+    bias_once: ClassVar[bool] = False
+    readout: ClassVar[str] = "mean"
 
     def check_site(self, site: ActivationSite) -> Optional[str]:
         """A problem description if this method cannot convert ``site``, else ``None``."""
@@ -57,6 +59,16 @@ class ConversionMethod(ABC):
     @abstractmethod
     def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
         """A neuron with ``threshold`` for simulations of ``T`` steps."""
+
+    def step_gains(self, source: str, T: int) -> Optional[Tensor]:
+        """Per-step weights a synaptic layer applies after its matmul, or ``None``.
+
+        Args:
+            source (str): what feeds the layer: ``"spikes"`` (this method's
+                neurons) or ``"input"`` (the coded network input).
+            T (int): steps per window.
+        """
+        return None
 
     def latency(self, depth: int, T: int) -> int:
         """End-to-end steps until the output is complete, for ``depth`` spiking layers.

@@ -22,7 +22,8 @@ class StatsRecorder:
     Neurons report the spikes they emit. Synaptic layers that receive spikes
     report ``sum_t |s(t)| * fanout`` accumulates (methods.md O21); layers fed
     analog values report the MACs of their ANN equivalent, once when the input
-    is time-constant (computed once) and ``T`` times otherwise.
+    is time-constant (computed once) and ``T`` times otherwise. Step gains of
+    weighted codes count one multiply per output value and weighted step.
 
     Args:
         network (nn.Module): the module tree to watch.
@@ -87,5 +88,8 @@ class StatsRecorder:
             else:
                 layer.macs += dense * (1 if is_time_constant(x) else steps)
             layer.ann_macs = dense
+            gains = module.step_gains
+            if gains is not None and not torch.all((gains == 0) | (gains == 1)):
+                layer.multiplies += output[0].numel() * int((gains != 0).sum())
 
         return hook

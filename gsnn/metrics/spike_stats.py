@@ -19,6 +19,8 @@ class LayerStats:
         synaptic_ops (float): accumulates caused by input spikes (each event
             times its fan-out through the layer, degree-aware on graphs).
         macs (float): multiply-accumulates spent on non-spike (analog) input.
+        multiplies (float): other operations that are not accumulates: the
+            per-step gains of weighted codes (one per receiving neuron and step).
         ann_macs (float): MACs of the same layer in the ANN, for one inference.
     """
 
@@ -28,6 +30,7 @@ class LayerStats:
     spikes: float = 0.0
     synaptic_ops: float = 0.0
     macs: float = 0.0
+    multiplies: float = 0.0
     ann_macs: float = 0.0
 
     @property
@@ -76,6 +79,11 @@ class SpikeStats:
         return sum(layer.macs for layer in self.layers)
 
     @property
+    def multiplies(self) -> float:
+        """Non-accumulate operations besides MACs (step gains), costed like MACs."""
+        return sum(layer.multiplies for layer in self.layers)
+
+    @property
     def ann_macs(self) -> float:
         """MACs of the source ANN for one inference."""
         return sum(layer.ann_macs for layer in self.layers)
@@ -83,7 +91,7 @@ class SpikeStats:
     @property
     def energy_pj(self) -> float:
         """Estimated energy of the SNN run in picojoules."""
-        return self.energy_model.energy_pj(self.macs, self.synaptic_ops)
+        return self.energy_model.energy_pj(self.macs + self.multiplies, self.synaptic_ops)
 
     @property
     def ann_energy_pj(self) -> float:
@@ -99,19 +107,20 @@ class SpikeStats:
         """A plain-text table, one row per layer plus a total."""
         header = (
             f"{'layer':<28}{'neurons':>9}{'spikes':>12}{'spk/neuron':>11}"
-            f"{'SOPs':>14}{'SNN MACs':>14}{'ANN MACs':>14}"
+            f"{'SOPs':>14}{'SNN MACs':>14}{'multiplies':>14}{'ANN MACs':>14}"
         )
         rows = [header, "-" * len(header)]
         for layer in self.layers:
             rows.append(
                 f"{layer.name:<28}{layer.neurons:>9}{layer.spikes:>12.0f}"
                 f"{layer.spikes_per_neuron:>11.3f}{layer.synaptic_ops:>14.3e}"
-                f"{layer.macs:>14.3e}{layer.ann_macs:>14.3e}"
+                f"{layer.macs:>14.3e}{layer.multiplies:>14.3e}{layer.ann_macs:>14.3e}"
             )
         rows.append("-" * len(header))
         rows.append(
             f"{'total':<28}{self.neurons:>9}{self.spikes:>12.0f}{self.spikes_per_neuron:>11.3f}"
-            f"{self.synaptic_ops:>14.3e}{self.macs:>14.3e}{self.ann_macs:>14.3e}"
+            f"{self.synaptic_ops:>14.3e}{self.macs:>14.3e}{self.multiplies:>14.3e}"
+            f"{self.ann_macs:>14.3e}"
         )
         rows.append(
             f"energy estimate ({self.energy_model.mac_pj} pJ/MAC, "

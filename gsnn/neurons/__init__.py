@@ -1,7 +1,8 @@
 """Spiking neurons. Every neuron maps currents ``[T, ...]`` to spikes ``[T, ...]``."""
 from gsnn.neurons.if_neuron import IFNeuron
+from gsnn.neurons.one_spike_neuron import OneSpikeNeuron
 from gsnn.neurons.two_phase_neuron import TwoPhaseNeuron
 
-NEURON_TYPES = (IFNeuron, TwoPhaseNeuron)
+NEURON_TYPES = (IFNeuron, OneSpikeNeuron, TwoPhaseNeuron)
 
-__all__ = ["IFNeuron", "NEURON_TYPES", "TwoPhaseNeuron"]
+__all__ = ["IFNeuron", "NEURON_TYPES", "OneSpikeNeuron", "TwoPhaseNeuron"]

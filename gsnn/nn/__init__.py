@@ -7,13 +7,14 @@ Every synaptic layer has ``receives_spikes`` (set by the converter),
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.one_to_one_synapse import OneToOneSynapse
-from gsnn.nn.readout import MeanReadout
+from gsnn.nn.readout import MeanReadout, SumReadout
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
 from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
 from gsnn.nn.spiking_sg_conv import SpikingSGConv
+from gsnn.nn.synaptic_layer import SynapticLayer
 
 __all__ = [
     "GraphAdjacency",
@@ -25,4 +26,6 @@ __all__ = [
     "SpikingLinear",
     "SpikingSAGEConv",
     "SpikingSGConv",
+    "SumReadout",
+    "SynapticLayer",
 ]

@@ -1,10 +1,12 @@
 """One-to-one synapses: each neuron drives one target with a fixed weight."""
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from gsnn.nn.synaptic_layer import SynapticLayer
 
 
-class OneToOneSynapse(nn.Module):
+class OneToOneSynapse(SynapticLayer):
     r"""Carries spikes to a non-synaptic consumer (a residual add, a concatenation).
 
     Spikes stay binary in the neuron; where the receiver is not a weighted
@@ -23,10 +25,9 @@ class OneToOneSynapse(nn.Module):
     def __init__(self, gain: Tensor) -> None:
         super().__init__()
         self.register_buffer("gain", torch.as_tensor(gain).detach().clone())
-        self.receives_spikes = True
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * self.gain.to(x.dtype)
+        return self.finish_steps(x * self.gain.to(x.dtype), None)
 
     def synaptic_fanout(self, x: Tensor) -> Tensor:
         """One accumulate per event."""

@@ -20,3 +20,19 @@ class MeanReadout(nn.Module):
         steps = torch.arange(1, currents.shape[0] + 1, dtype=currents.dtype)
         steps = steps.view(-1, *([1] * (currents.dim() - 1)))
         return torch.cumsum(currents, dim=0) / steps
+
+
+class SumReadout(nn.Module):
+    r"""Decodes the output currents of a weighted (phase or single-spike) code.
+
+    The step weights are already applied by the synaptic layer, so the value
+    after :math:`t` steps is the accumulated membrane
+    :math:`y(t) = \sum_{\tau \le t} I(\tau)`, complete at the end of the window.
+
+    Shapes:
+        - **input:** output currents :math:`(T, *)`
+        - **output:** logits after every step :math:`(T, *)`
+    """
+
+    def forward(self, currents: Tensor) -> Tensor:
+        return torch.cumsum(currents, dim=0)

@@ -8,7 +8,6 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
-from gsnn.nn.silent_rows import add_bias
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 
@@ -86,7 +85,7 @@ class SpikingGCNConv(SpikingGraphLayer):
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
     ) -> Tensor:
         adjacency = self.adjacency(x, edge_index, edge_weight)
-        return add_bias(adjacency.propagate(self.lin(x)), self.bias)
+        return self.finish_steps(adjacency.propagate(self.lin(x)), self.bias)
 
     def scale_inputs_(self, gain: Tensor) -> None:
         """Multiply the weight of every input channel by ``gain``."""

@@ -7,9 +7,10 @@ from torch import Tensor, nn
 
 from gsnn.nn.graph_adjacency import GraphAdjacency, check_edge_index
 from gsnn.nn.spiking_linear import SpikingLinear
+from gsnn.nn.synaptic_layer import SynapticLayer
 
 
-class SpikingGraphLayer(nn.Module):
+class SpikingGraphLayer(SynapticLayer):
     """Base class of spiking graph convolutions.
 
     Subclasses implement :meth:`build_adjacency` (their normalisation) and the
@@ -22,7 +23,6 @@ class SpikingGraphLayer(nn.Module):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.cached = cached
-        self._receives_spikes = True
         self._cached_adjacency: Optional[GraphAdjacency] = None
 
     @property

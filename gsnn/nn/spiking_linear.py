@@ -5,11 +5,12 @@ import math
 import torch
 from torch import Tensor, nn
 
-from gsnn.nn.silent_rows import add_bias, matmul_skipping_silent_rows
+from gsnn.nn.silent_rows import matmul_skipping_silent_rows
+from gsnn.nn.synaptic_layer import SynapticLayer
 from gsnn.nn.time_constant import map_steps
 
 
-class SpikingLinear(nn.Module):
+class SpikingLinear(SynapticLayer):
     r"""A linear layer applied to all time steps in one matmul.
 
     .. math::
@@ -22,7 +23,8 @@ class SpikingLinear(nn.Module):
     Args:
         in_features (int): size of each input sample.
         out_features (int): size of each output sample.
-        bias (bool): learn an additive bias, added at every step. (default: ``True``)
+        bias (bool): learn an additive bias, added at every step (or once, see
+            :class:`~gsnn.nn.synaptic_layer.SynapticLayer`). (default: ``True``)
 
     Shapes:
         - **input:** :math:`(T, *, F_{in})`
@@ -35,7 +37,6 @@ class SpikingLinear(nn.Module):
         self.out_features = out_features
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
-        self.receives_spikes = True
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -59,16 +60,20 @@ class SpikingLinear(nn.Module):
                 f"got {tuple(x.shape)}."
             )
 
-        def affine(block: Tensor) -> Tensor:
+        return self.finish_steps(self.linear_map(x), self.bias)
+
+    def linear_map(self, x: Tensor) -> Tensor:
+        """``x @ W.T`` for all steps at once, without bias, gains or input checks."""
+
+        def product(block: Tensor) -> Tensor:
             rows = block.reshape(-1, self.in_features)
             if self.receives_spikes:
-                product = matmul_skipping_silent_rows(rows, self.weight)
+                out = matmul_skipping_silent_rows(rows, self.weight)
             else:  # analog rows are rarely all zero: checking would cost more than it saves
-                product = rows @ self.weight.T
-            out = add_bias(product, self.bias)
+                out = rows @ self.weight.T
             return out.reshape(*block.shape[:-1], self.out_features)
 
-        return map_steps(affine, x)
+        return map_steps(product, x)
 
     @torch.no_grad()
     def scale_inputs_(self, gain: Tensor) -> None:

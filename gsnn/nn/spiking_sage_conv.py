@@ -7,7 +7,6 @@ from torch import Tensor
 from torch_geometric.nn import SAGEConv
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
-from gsnn.nn.silent_rows import add_bias
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 
@@ -107,7 +106,7 @@ class SpikingSAGEConv(SpikingGraphLayer):
         out = adjacency.propagate(self.lin_l(x))
         if self.lin_r is not None:
             out = out + self.lin_r(x)
-        return add_bias(out, self.bias)
+        return self.finish_steps(out, self.bias)
 
     def _linears(self):
         return [lin for lin in (self.lin_l, self.lin_r) if lin is not None]

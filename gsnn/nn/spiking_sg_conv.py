@@ -48,7 +48,8 @@ class SpikingSGConv(SpikingGraphLayer):
         super().__init__(in_channels, out_channels, cached)
         self.K = K
         self.add_self_loops = add_self_loops
-        self.lin = SpikingLinear(in_channels, out_channels, bias=bias)
+        self.lin = SpikingLinear(in_channels, out_channels, bias=False)
+        self.bias = torch.nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     @classmethod
     def from_pyg(cls, conv: SGConv) -> "SpikingSGConv":
@@ -61,7 +62,9 @@ class SpikingSGConv(SpikingGraphLayer):
             add_self_loops=conv.add_self_loops,
             bias=conv.lin.bias is not None,
         ).to(conv.lin.weight.dtype)
-        layer.lin.load_state_dict(conv.lin.state_dict())
+        layer.lin.weight.data.copy_(conv.lin.weight.detach())
+        if conv.lin.bias is not None:
+            layer.bias.data.copy_(conv.lin.bias.detach())
         return layer
 
     def build_adjacency(
@@ -78,7 +81,7 @@ class SpikingSGConv(SpikingGraphLayer):
         adjacency = self.adjacency(x, edge_index, edge_weight)
         for _ in range(self.K):
             x = adjacency.propagate(x)
-        return self.lin(x)
+        return self.finish_steps(self.lin(x), self.bias)
 
     def scale_inputs_(self, gain: Tensor) -> None:
         """Multiply the weight of every input channel by ``gain``."""
@@ -86,7 +89,9 @@ class SpikingSGConv(SpikingGraphLayer):
 
     def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
         """Absorb a following per-channel affine map ``y * scale + shift``."""
-        self.lin.fold_output_affine_(scale, shift)
+        with torch.no_grad():
+            self.lin.weight.mul_(scale.to(self.lin.weight.dtype).unsqueeze(1))
+        self.bias = self.folded_bias(self.bias, scale, shift, self.lin.weight.dtype)
 
     def synaptic_fanout(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None

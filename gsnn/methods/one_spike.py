@@ -1,0 +1,64 @@
+"""One-Spike SNN (Hwang & Kung, IEEE TETC 2024): one spike per neuron, phase-coded [R]."""
+import torch
+from torch import Tensor, nn
+
+from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.registry import register_method
+from gsnn.neurons import OneSpikeNeuron
+
+
+@register_method
+class OneSpikeMethod(ConversionMethod):
+    r"""Single-spike phase coding on the ladder :math:`\theta B^{-k}`, no retraining.
+
+    Every layer integrates one window of :math:`K = T` phases and then each
+    neuron fires at most once; the phase of the spike selects its value. The
+    receiving layer weights phase :math:`k` by :math:`B^{-k}` after its matmul
+    (one multiply per receiving neuron and phase; every spike still costs
+    accumulates only) and adds its bias once per window. The analog input is
+    injected in the first step of the first window. ReLU is implicit.
+
+    Latency: :math:`D \cdot K + 1` steps for :math:`D` spiking layers (O20, analog
+    input in one step). Spikes per neuron per inference: at most 1.
+
+    Args:
+        base (float): ladder base :math:`B > 1`; below 2 is denser (base
+            manipulation). (default: ``2.0``)
+        shift (float, optional): threshold-shift factor :math:`c`; ``None`` for
+            the midpoint :math:`(1 + 1/B)/2` (nearest ladder value).
+        percentile (float): threshold :math:`\theta` = this percentile of the
+            non-zero activations; 100 is the maximum. (default: ``100.0``)
+    """
+
+    name = "one-spike"
+    accepted_activations = ("relu", "threshold_relu", "qcfs")
+    training_hint = "train with ReLU (no retraining is needed)."
+    bias_once = True
+    readout = "sum"
+
+    def __init__(self, base: float = 2.0, shift=None, percentile: float = 100.0) -> None:
+        if not base > 1:
+            raise ValueError(f"one-spike: base must be > 1, got {base!r}.")
+        if not 0 < percentile <= 100:
+            raise ValueError(f"one-spike: percentile must lie in (0, 100], got {percentile!r}.")
+        self.base = float(base)
+        self.shift = shift
+        self.percentile = percentile
+
+    def threshold(self, site: ActivationSite) -> Tensor:
+        value = site.statistics.percentile(self.percentile)
+        return torch.tensor(value if value > 0 else 1.0)
+
+    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+        return OneSpikeNeuron(threshold, base=self.base, shift=self.shift)
+
+    def step_gains(self, source: str, T: int) -> Tensor:
+        if source == "input":
+            return torch.nn.functional.one_hot(torch.tensor(0), T).to(torch.float64)
+        return self.base ** -torch.arange(T, dtype=torch.float64)
+
+    def latency(self, depth: int, T: int) -> int:
+        return depth * T + 1
+
+    def __repr__(self) -> str:
+        return f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, percentile={self.percentile})"
