@@ -61,4 +61,7 @@ class OneSpikeMethod(ConversionMethod):
         return depth * T + 1
 
     def __repr__(self) -> str:
-        return f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, percentile={self.percentile})"
+        return (
+            f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, "
+            f"percentile={self.percentile})"
+        )

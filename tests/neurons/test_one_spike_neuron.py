@@ -55,7 +55,8 @@ def test_o16b_max_of_quantised_equals_quantised_max():
     K = 10
 
     def quantise(values):
-        return decode(neuron(torch.stack([values] + [torch.zeros_like(values)] * (K - 1))), 1.0, 1.5)
+        window = torch.stack([values] + [torch.zeros_like(values)] * (K - 1))
+        return decode(neuron(window), 1.0, 1.5)
 
     assert torch.equal(quantise(v).max(dim=1).values, quantise(v.max(dim=1).values))
 
