@@ -213,7 +213,8 @@ def _insert_neurons(
         threshold = method.threshold(site)
         neuron_name = f"neuron_{site.name}"
         thresholds[neuron_name] = threshold
-        graph_module.add_submodule(neuron_name, method.make_neuron(threshold, T))
+        # a placeholder: SpikingNetwork builds the neuron for its T and depth
+        graph_module.add_submodule(neuron_name, nn.Identity())
         with graph_module.graph.inserting_after(node):
             neuron_node = graph_module.graph.call_module(neuron_name, (node.args[0],))
         node.replace_all_uses_with(neuron_node)
@@ -258,15 +259,13 @@ def _gain_sources(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, 
     return sources
 
 
-def _spiking_depth(graph_module: fx.GraphModule, neuron_names: set) -> int:
-    """Number of neurons on the longest path from an input to the output."""
+def _node_depths(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, int]:
+    """Neurons on the longest path from an input up to each node (the node included)."""
     depth: Dict[fx.Node, int] = {}
     for node in graph_module.graph.nodes:
         before = max((depth[source] for source in node.all_input_nodes), default=0)
         depth[node] = before + (node.op == "call_module" and node.target in neuron_names)
-        if node.op == "output":
-            return depth[node]
-    return 0
+    return {node.name if node.op == "output" else str(node.target): d for node, d in depth.items()}
 
 
 def convert(
@@ -351,9 +350,6 @@ def convert(
     graph_module.graph.lint()
     graph_module.recompile()
     graph_module.delete_all_unused_submodules()
-    for module in graph_module.modules():
-        if isinstance(module, SynapticLayer):
-            module.bias_once = recipe.bias_once
 
     coder = CODERS[coding]()
     if coding != "analog":
@@ -371,7 +367,7 @@ def convert(
         T,
         output_ops,
         input_features=inputs[0].shape[-1],
-        depth=_spiking_depth(graph_module, set(thresholds)),
+        depths=_node_depths(graph_module, set(thresholds)),
         gain_sources=_gain_sources(graph_module, set(thresholds)),
     )
     bar.update()

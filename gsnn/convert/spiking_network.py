@@ -9,7 +9,7 @@ from gsnn.coding.validation import check_time_steps
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
 from gsnn.neurons import IFNeuron
-from gsnn.nn.readout import MeanReadout, SumReadout
+from gsnn.nn.synaptic_layer import SynapticLayer
 
 OutputOp = Tuple[str, object, tuple, dict]  # (fx op, target, extra args, kwargs)
 
@@ -36,7 +36,8 @@ class SpikingNetwork(nn.Module):
         T (int): time steps per inference.
         output_ops (list): ops applied to decoded logits (e.g. ``log_softmax``).
         input_features (int): feature size of the first input, checked on every call.
-        depth (int): spiking layers on the longest input-to-output path.
+        depths (dict): for every module call (and ``"output"``), the number of
+            neurons on the longest path from the input up to it.
         gain_sources (dict): synaptic layers fed by neurons (``"spikes"``) or by
             the input (``"input"``), whose step gains the method sets per ``T``.
     """
@@ -50,18 +51,18 @@ class SpikingNetwork(nn.Module):
         T: int,
         output_ops: Sequence[OutputOp] = (),
         input_features: Optional[int] = None,
-        depth: int = 0,
+        depths: Optional[Dict[str, int]] = None,
         gain_sources: Optional[Dict[str, str]] = None,
     ) -> None:
         super().__init__()
         self.body = body
         self.coder = coder
-        self.readout = SumReadout() if method.readout == "sum" else MeanReadout()
         self.method = method
         self.thresholds = dict(thresholds)
         self.output_ops = list(output_ops)
         self.input_features = input_features
-        self.depth = depth
+        self.depths = dict(depths or {})
+        self.depth = self.depths.get("output", 0)
         self.gain_sources = dict(gain_sources or {})
         self.energy_model = EnergyModel()
         self.record_stats = True
@@ -79,9 +80,15 @@ class SpikingNetwork(nn.Module):
         check_time_steps(value)
         self._T = value
         for name, threshold in self.thresholds.items():
-            setattr(self.body, name, self.method.make_neuron(threshold, value))
-        for name, source in self.gain_sources.items():
-            self.body.get_submodule(name).step_gains = self.method.step_gains(source, value)
+            depth = self.depths.get(name, 1)
+            setattr(self.body, name, self.method.make_neuron(threshold, value, depth))
+        self.steps = self.method.simulation_steps(self.depth, value)
+        for name, module in self.body.named_modules():
+            if isinstance(module, SynapticLayer) and name in self.depths:  # called layers
+                source = self.gain_sources.get(name)
+                module.step_gains = self.method.step_gains(source, self.steps)
+                module.bias_step = self.method.bias_step(self.depths.get(name, 0), value)
+        self.readout = self.method.make_readout(self.depth, value)
 
     @property
     def latency_steps(self) -> int:
@@ -120,7 +127,7 @@ class SpikingNetwork(nn.Module):
 
     def forward(self, *inputs) -> Tensor:
         self._check_inputs(inputs)
-        encoded = self.coder(inputs[0], self.T)
+        encoded = self.coder(inputs[0], self.steps)
         if self.record_stats:
             with StatsRecorder(self.body, self.energy_model) as recorder:
                 currents = self.body(encoded, *inputs[1:])
@@ -138,7 +145,7 @@ class SpikingNetwork(nn.Module):
         benchmarked against. Statistics are not recorded.
         """
         self._check_inputs(inputs)
-        encoded = self.coder(inputs[0], self.T)
+        encoded = self.coder(inputs[0], self.steps)
         neurons = [module for _, module in self.neurons()]
         if not all(isinstance(neuron, IFNeuron) for neuron in neurons):
             raise ValueError(
@@ -150,7 +157,7 @@ class SpikingNetwork(nn.Module):
             neuron.reset()
         try:
             currents = torch.cat(
-                [self.body(encoded[t : t + 1], *inputs[1:]) for t in range(self.T)], dim=0
+                [self.body(encoded[t : t + 1], *inputs[1:]) for t in range(self.steps)], dim=0
             )
         finally:
             for neuron in neurons:

@@ -1,6 +1,7 @@
 """Conversion methods, one file each, registered by name."""
 
 from gsnn.methods.burst import BurstMethod
+from gsnn.methods.css import CSSMethod
 from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.one_spike import OneSpikeMethod
 from gsnn.methods.optimal import OptimalMethod
@@ -13,6 +14,7 @@ __all__ = [
     "METHODS",
     "ActivationSite",
     "BurstMethod",
+    "CSSMethod",
     "ConversionMethod",
     "OneSpikeMethod",
     "OptimalMethod",

@@ -41,7 +41,7 @@ class BurstMethod(ConversionMethod):
         value = site.statistics.percentile(self.percentile) / self.burst
         return torch.tensor(value if value > 0 else 1.0)
 
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=threshold / 2, max_spikes_per_step=self.burst)
 
     def __repr__(self) -> str:

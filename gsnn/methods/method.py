@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, ClassVar, Optional, Tuple
 
 from torch import Tensor, nn
 
+from gsnn.nn.readout import MeanReadout
+
 if TYPE_CHECKING:  # calibration imports the methods; only the type is needed here
     from gsnn.convert.calibrate import SiteStatistics
 
@@ -39,9 +41,6 @@ class ConversionMethod(ABC):
     name: ClassVar[str]
     accepted_activations: ClassVar[Tuple[str, ...]]
     training_hint: ClassVar[str]
-    # weighted codes add each bias once per window and decode by summing, not averaging
-    bias_once: ClassVar[bool] = False
-    readout: ClassVar[str] = "mean"
 
     def check_site(self, site: ActivationSite) -> Optional[str]:
         """A problem description if this method cannot convert ``site``, else ``None``."""
@@ -57,16 +56,32 @@ class ConversionMethod(ABC):
         """The firing threshold of the neurons replacing ``site``."""
 
     @abstractmethod
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
-        """A neuron with ``threshold`` for simulations of ``T`` steps."""
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
+        """A neuron with ``threshold`` for ``T`` steps, ``depth`` neurons deep (1: first layer)."""
 
-    def step_gains(self, source: str, T: int) -> Optional[Tensor]:
+    def bias_step(self, input_depth: int, T: int) -> Optional[int]:
+        """The step at which a layer fed by neurons ``input_depth`` deep adds its bias.
+
+        ``None`` (rate codes): at every step.
+        """
+        return None
+
+    def simulation_steps(self, depth: int, T: int) -> int:
+        """Steps to simulate for a network ``depth`` spiking layers deep."""
+        return T
+
+    def make_readout(self, depth: int, T: int) -> nn.Module:
+        """The non-spiking output decoder (default: running mean of the currents)."""
+        return MeanReadout()
+
+    def step_gains(self, source: Optional[str], steps: int) -> Optional[Tensor]:
         """Per-step weights a synaptic layer applies after its matmul, or ``None``.
 
         Args:
-            source (str): what feeds the layer: ``"spikes"`` (this method's
-                neurons) or ``"input"`` (the coded network input).
-            T (int): steps per window.
+            source (str, optional): what feeds the layer: ``"spikes"`` (this
+                method's neurons), ``"input"`` (the coded network input) or
+                ``None`` (anything else, e.g. a residual sum).
+            steps (int): simulated steps.
         """
         return None
 

@@ -5,6 +5,7 @@ from torch import Tensor, nn
 from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.registry import register_method
 from gsnn.neurons import OneSpikeNeuron
+from gsnn.nn.readout import SumReadout
 
 
 @register_method
@@ -33,8 +34,6 @@ class OneSpikeMethod(ConversionMethod):
     name = "one-spike"
     accepted_activations = ("relu", "threshold_relu", "qcfs")
     training_hint = "train with ReLU (no retraining is needed)."
-    bias_once = True
-    readout = "sum"
 
     def __init__(self, base: float = 2.0, shift=None, percentile: float = 100.0) -> None:
         if not base > 1:
@@ -49,13 +48,21 @@ class OneSpikeMethod(ConversionMethod):
         value = site.statistics.percentile(self.percentile)
         return torch.tensor(value if value > 0 else 1.0)
 
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return OneSpikeNeuron(threshold, base=self.base, shift=self.shift)
 
-    def step_gains(self, source: str, T: int) -> Tensor:
+    def step_gains(self, source, steps: int):
         if source == "input":
-            return torch.nn.functional.one_hot(torch.tensor(0), T).to(torch.float64)
-        return self.base ** -torch.arange(T, dtype=torch.float64)
+            return torch.nn.functional.one_hot(torch.tensor(0), steps).to(torch.float64)
+        if source == "spikes":
+            return self.base ** -torch.arange(steps, dtype=torch.float64)
+        return None  # already weighted upstream (e.g. a residual sum)
+
+    def bias_step(self, input_depth: int, T: int) -> int:
+        return 0
+
+    def make_readout(self, depth: int, T: int) -> nn.Module:
+        return SumReadout()
 
     def latency(self, depth: int, T: int) -> int:
         return depth * T + 1

@@ -25,5 +25,5 @@ class OptimalMethod(ConversionMethod):
         value = site.statistics.max
         return torch.tensor(value if value > 0 else site.module.threshold)
 
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=0.0, shift=threshold / (2 * T), reset="soft")

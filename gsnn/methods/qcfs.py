@@ -36,5 +36,5 @@ class QCFSMethod(ConversionMethod):
     def threshold(self, site: ActivationSite) -> Tensor:
         return site.module.threshold.detach().abs().clone()
 
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=threshold / 2, reset="soft")

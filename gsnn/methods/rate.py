@@ -34,7 +34,7 @@ class RateMethod(ConversionMethod):
         value = site.statistics.percentile(self.percentile)
         return torch.tensor(value if value > 0 else 1.0)
 
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=0.0, reset="soft")
 
     def __repr__(self) -> str:

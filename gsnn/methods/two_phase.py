@@ -40,7 +40,7 @@ class TwoPhaseMethod(ConversionMethod):
         value = site.statistics.percentile(self.percentile)
         return torch.tensor(value if value > 0 else 1.0)
 
-    def make_neuron(self, threshold: Tensor, T: int) -> nn.Module:
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return TwoPhaseNeuron(threshold, v0=threshold / 2)
 
     def latency(self, depth: int, T: int) -> int:

@@ -71,6 +71,8 @@ class StatsRecorder:
             layer = self._layer(name, "neuron")
             layer.neurons = spikes[0].numel()
             layer.spikes += float(spikes.abs().sum())
+            per_step = getattr(module, "multiplies_per_neuron_step", 0)
+            layer.multiplies += per_step * spikes[0].numel() * spikes.shape[0]
             self.stats.time_steps = max(self.stats.time_steps, spikes.shape[0])
 
         return hook

@@ -1,8 +1,15 @@
 """Spiking neurons. Every neuron maps currents ``[T, ...]`` to spikes ``[T, ...]``."""
 from gsnn.neurons.if_neuron import IFNeuron
 from gsnn.neurons.one_spike_neuron import OneSpikeNeuron
+from gsnn.neurons.ternary_self_amplifying_neuron import TernarySelfAmplifyingNeuron
 from gsnn.neurons.two_phase_neuron import TwoPhaseNeuron
 
-NEURON_TYPES = (IFNeuron, OneSpikeNeuron, TwoPhaseNeuron)
+NEURON_TYPES = (IFNeuron, OneSpikeNeuron, TernarySelfAmplifyingNeuron, TwoPhaseNeuron)
 
-__all__ = ["IFNeuron", "NEURON_TYPES", "OneSpikeNeuron", "TwoPhaseNeuron"]
+__all__ = [
+    "IFNeuron",
+    "NEURON_TYPES",
+    "OneSpikeNeuron",
+    "TernarySelfAmplifyingNeuron",
+    "TwoPhaseNeuron",
+]

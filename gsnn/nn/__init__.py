@@ -7,7 +7,7 @@ Every synaptic layer has ``receives_spikes`` (set by the converter),
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.one_to_one_synapse import OneToOneSynapse
-from gsnn.nn.readout import MeanReadout, SumReadout
+from gsnn.nn.readout import MeanReadout, SumReadout, WeightedSumReadout
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
 from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
@@ -28,4 +28,5 @@ __all__ = [
     "SpikingSGConv",
     "SumReadout",
     "SynapticLayer",
+    "WeightedSumReadout",
 ]

@@ -36,3 +36,26 @@ class SumReadout(nn.Module):
 
     def forward(self, currents: Tensor) -> Tensor:
         return torch.cumsum(currents, dim=0)
+
+
+class WeightedSumReadout(nn.Module):
+    r"""Decodes currents whose steps carry fixed weights (signed-digit codes).
+
+    :math:`y(t) = \sum_{\tau \le t} w_\tau I(\tau)`; e.g. CSS weights the
+    :math:`k`-th digit arriving at the output by :math:`\beta^{-k}`.
+
+    Args:
+        step_weights (Tensor): :math:`(S,)` weight of every step.
+
+    Shapes:
+        - **input:** output currents :math:`(S, *)`
+        - **output:** logits after every step :math:`(S, *)`
+    """
+
+    def __init__(self, step_weights: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("step_weights", step_weights.detach().clone())
+
+    def forward(self, currents: Tensor) -> Tensor:
+        weights = self.step_weights.to(currents.dtype).view(-1, *([1] * (currents.dim() - 1)))
+        return torch.cumsum(currents * weights, dim=0)

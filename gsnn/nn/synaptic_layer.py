@@ -17,15 +17,16 @@ class SynapticLayer(nn.Module):
         step_gains (Tensor, optional): :math:`(T,)` weights of the steps of a
             weighted code (phase, single-spike), applied after the matmul so
             that each spike still costs accumulates only; ``None`` for rate codes.
-        bias_once (bool): add the bias at the first step of the window only
-            (weighted codes), instead of at every step (rate codes).
+        bias_step (int, optional): add the bias at this step only (weighted codes
+            add it once, with the weight of the first input digit); ``None`` adds
+            it at every step (rate codes).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.receives_spikes = True
         self.step_gains: Optional[Tensor] = None
-        self.bias_once = False
+        self.bias_step: Optional[int] = None
 
     def finish_steps(self, out: Tensor, bias: Optional[Tensor]) -> Tensor:
         """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``."""
@@ -40,6 +41,7 @@ class SynapticLayer(nn.Module):
             out = out * gains
         if bias is None:
             return out
-        if self.bias_once:
-            return torch.cat([out[:1] + bias, out[1:]], dim=0)
-        return map_steps(lambda block: block + bias, out)
+        if self.bias_step is None:
+            return map_steps(lambda block: block + bias, out)
+        step = self.bias_step
+        return torch.cat([out[:step], out[step : step + 1] + bias, out[step + 1 :]], dim=0)

@@ -175,7 +175,7 @@ def test_optimal_neuron_has_shift_theta_over_2T(graph, T, clip):
 
 
 def test_optimal_method_neuron_directly():
-    neuron = OptimalMethod().make_neuron(torch.tensor(2.0), T=8)
+    neuron = OptimalMethod().make_neuron(torch.tensor(2.0), T=8, depth=1)
     assert float(neuron.shift) == 2.0 / 16 and float(neuron.threshold) == 2.0
 
 

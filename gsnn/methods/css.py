@@ -1,0 +1,85 @@
+"""Canonic Signed Spike coding (Gu, Gu, Shen, Huang; arXiv 2408.17245) [R]."""
+import torch
+from torch import Tensor, nn
+
+from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.registry import register_method
+from gsnn.neurons import TernarySelfAmplifyingNeuron
+from gsnn.nn.readout import WeightedSumReadout
+
+
+@register_method
+class CSSMethod(ConversionMethod):
+    r"""Signed digits with weights :math:`\beta^{-k}`, silent period, ternary neurons.
+
+    Converts a full-precision ANN without retraining. Every layer waits
+    :math:`d` steps after its input starts, then emits :math:`K = T` signed
+    digits (:class:`~gsnn.neurons.TernarySelfAmplifyingNeuron`); layer
+    :math:`l` fires from global step :math:`l d` on. The analog input enters
+    the first layer once, at step 0; each bias enters once, with the weight of
+    the first input digit. The output accumulates the digits it receives with
+    their weights. Simulated steps and latency: :math:`K + d D` for :math:`D`
+    spiking layers (O20). Parallel branches must have equal depth (a residual
+    add of equal-depth tensors is fine).
+
+    Args:
+        base (float): digit base :math:`\beta \in (1, 3]`. (default: ``2.0``)
+        silent_steps (int): silent period :math:`d`. (default: ``1``)
+        percentile (float): :math:`\theta` = this percentile of the non-zero
+            activations (100: the maximum, so that :math:`a \le 1.5\theta`). (default: ``100``)
+    """
+
+    name = "css"
+    accepted_activations = ("relu", "threshold_relu", "qcfs")
+    training_hint = "train with ReLU (no retraining is needed)."
+
+    def __init__(self, base: float = 2.0, silent_steps: int = 1, percentile: float = 100.0):
+        if not 1 < base <= 3:
+            raise ValueError(f"css: base must lie in (1, 3], got {base!r}.")
+        if not isinstance(silent_steps, int) or silent_steps < 0:
+            raise ValueError(f"css: silent_steps must be an integer >= 0, got {silent_steps!r}.")
+        if not 0 < percentile <= 100:
+            raise ValueError(f"css: percentile must lie in (0, 100], got {percentile!r}.")
+        self.base = float(base)
+        self.silent_steps = silent_steps
+        self.percentile = percentile
+
+    def threshold(self, site: ActivationSite) -> Tensor:
+        value = site.statistics.percentile(self.percentile)
+        return torch.tensor(value if value > 0 else 1.0)
+
+    def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
+        return TernarySelfAmplifyingNeuron(
+            threshold,
+            base=self.base,
+            silent_steps=self.silent_steps,
+            fire_start=depth * self.silent_steps,
+            digits=T,
+        )
+
+    def step_gains(self, source, steps: int):
+        if source == "input":
+            return torch.nn.functional.one_hot(torch.tensor(0), steps).to(torch.float64)
+        return None  # hidden layers: the neurons weight the digits by amplification
+
+    def bias_step(self, input_depth: int, T: int) -> int:
+        return input_depth * self.silent_steps
+
+    def simulation_steps(self, depth: int, T: int) -> int:
+        return T + depth * self.silent_steps
+
+    def latency(self, depth: int, T: int) -> int:
+        return self.simulation_steps(depth, T)
+
+    def make_readout(self, depth: int, T: int) -> nn.Module:
+        steps = self.simulation_steps(depth, T)
+        first = depth * self.silent_steps
+        offsets = torch.arange(steps, dtype=torch.float64) - first
+        weights = torch.where(offsets >= 0, self.base ** -offsets.clamp(min=0), 0.0)
+        return WeightedSumReadout(weights)
+
+    def __repr__(self) -> str:
+        return (
+            f"CSSMethod(base={self.base:g}, silent_steps={self.silent_steps}, "
+            f"percentile={self.percentile})"
+        )
