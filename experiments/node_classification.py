@@ -37,15 +37,23 @@ ARCHITECTURES = {
     "GCN-2 h64": dict(hidden_channels=64, num_layers=2),
     "GCN-4 h64 residual": dict(hidden_channels=64, num_layers=4, residual=True),
 }
-# (row label, conversion method, ANN activation, activation options)
+# (row label, method, method options, ANN activation, activation options); ANNs with the
+# same activation and options are trained once per (dataset, architecture, seed)
 VARIANTS = [
-    ("rate", "rate", "relu", {}),
-    ("optimal", "optimal", "threshold_relu", {"threshold": 1.0}),
-    ("qcfs L=4", "qcfs", "qcfs", {"qcfs_levels": 4}),
-    ("qcfs L=8", "qcfs", "qcfs", {"qcfs_levels": 8}),
+    ("rate", "rate", {}, "relu", {}),
+    ("optimal", "optimal", {}, "threshold_relu", {"threshold": 1.0}),
+    ("qcfs L=4", "qcfs", {}, "qcfs", {"qcfs_levels": 4}),
+    ("qcfs L=8", "qcfs", {}, "qcfs", {"qcfs_levels": 8}),
+    ("two-phase L=4", "two-phase", {}, "qcfs", {"qcfs_levels": 4}),
+    ("two-phase L=8", "two-phase", {}, "qcfs", {"qcfs_levels": 8}),
+    ("burst G=2", "burst", {"burst": 2}, "relu", {}),
+    ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", {}),
+    ("css", "css", {}, "relu", {}),
 ]
+VARIANT_LABELS = [variant[0] for variant in VARIANTS]
 
 
+@torch.no_grad()
 def snn_metrics(snn, data):
     output = snn(data.x, data.edge_index)
     prediction = output.argmax(dim=-1)
@@ -70,44 +78,55 @@ def hidden_energy_ratio(stats):
     return snn / stats.energy_model.energy_pj(ann, 0.0) if ann else float("nan")
 
 
-def run(dataset_name, seeds, time_steps, epochs, root, journal):
+def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, labels):
     """Train, convert and measure; each finished (architecture, seed) is appended to ``journal``.
 
-    Units already in the journal are skipped, so an interrupted sweep resumes.
+    Variants already in the journal are skipped, so an interrupted sweep resumes
+    and new variants extend old results.
     """
     data = planetoid(dataset_name, root=root, transform=transforms.NormalizeFeatures())
-    done = {
-        (row["architecture"], row["seed"])
-        for row in read_journal(journal)
-        if row["dataset"] == dataset_name
-    }
-    for architecture, shape in ARCHITECTURES.items():
+    for architecture in architectures:
+        shape = ARCHITECTURES[architecture]
         for seed in seeds:
-            if (architecture, seed) in done:
+            done = {  # read afresh: other runs may append to the same journal
+                (row["architecture"], row["seed"], row["variant"])
+                for row in read_journal(journal)
+                if row["dataset"] == dataset_name
+            }
+            todo = [
+                v for v in VARIANTS if v[0] in labels and (architecture, seed, v[0]) not in done
+            ]
+            if not todo:
                 continue
+            anns = {}
+
+            def trained(activation, options):
+                key = (activation, tuple(sorted(options.items())))
+                if key not in anns:
+                    torch.manual_seed(seed)
+                    model = GCN(
+                        data.num_features,
+                        out_channels=int(data.y.max()) + 1,
+                        activation=activation,
+                        **shape,
+                        **options,
+                    )
+                    started = time.time()
+                    train_node_classifier(model, data, epochs=epochs)
+                    anns[key] = (model, node_accuracy(model, data))
+                    print(
+                        f"{dataset_name} {architecture} seed={seed} {activation} {options}: "
+                        f"ANN {anns[key][1]:.4f} ({time.time() - started:.1f}s)",
+                        flush=True,
+                    )
+                return anns[key]
+
+            relu_accuracy = trained("relu", {})[1]
             unit = []
-            relu_accuracy = None
-            for label, method, activation, options in VARIANTS:
-                torch.manual_seed(seed)
-                model = GCN(
-                    data.num_features,
-                    out_channels=int(data.y.max()) + 1,
-                    activation=activation,
-                    **shape,
-                    **options,
-                )
-                started = time.time()
-                train_node_classifier(model, data, epochs=epochs)
-                ann_accuracy = node_accuracy(model, data)
-                if activation == "relu":
-                    relu_accuracy = ann_accuracy
-                print(
-                    f"{dataset_name} {architecture} seed={seed} {label}: ANN {ann_accuracy:.4f} "
-                    f"({time.time() - started:.1f}s)",
-                    flush=True,
-                )
+            for label, method, method_options, activation, options in todo:
+                model, ann_accuracy = trained(activation, options)
                 for T in time_steps:
-                    snn = gsnn.convert(model, data, method=method, T=T)
+                    snn = gsnn.convert(model, data, method=method, T=T, **method_options)
                     unit.append(
                         {
                             "dataset": dataset_name,
@@ -116,7 +135,7 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal):
                             "variant": label,
                             "method": method,
                             "T": T,
-                            "latency_steps": T,
+                            "latency_steps": snn.latency_steps,
                             "coding": "analog",
                             "epochs": epochs,
                             "ann_accuracy": ann_accuracy,
@@ -130,11 +149,17 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal):
 
 
 def read_journal(journal):
-    """All rows written so far (one JSON object per line)."""
+    """All rows written so far (one JSON object per line); a unit run twice counts once."""
     path = Path(journal)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            key = (row["dataset"], row["architecture"], row["seed"], row["variant"], row["T"])
+            rows.setdefault(key, row)
+    return list(rows.values())
 
 
 def run_or_explain(name, *args):
@@ -172,6 +197,7 @@ def summarise(rows):
             "snn_accuracy",
             "relu_ann_accuracy",
             "spikes_per_neuron",
+            "latency_steps",
             "synaptic_ops",
             "energy_ratio",
             "hidden_energy_ratio",
@@ -181,6 +207,17 @@ def summarise(rows):
             [100 * (row["ann_accuracy"] - row["snn_accuracy"]) for row in group]
         )
         summary.append(entry)
+    order = {label: index for index, label in enumerate(VARIANT_LABELS)}
+    datasets = {name: index for index, name in enumerate(["Cora", "CiteSeer", "PubMed"])}
+    architectures = {name: index for index, name in enumerate(ARCHITECTURES)}
+    summary.sort(
+        key=lambda e: (
+            datasets.get(e["dataset"], 9),
+            architectures[e["architecture"]],
+            order[e["variant"]],
+            e["T"],
+        )
+    )
     return summary
 
 
@@ -197,11 +234,13 @@ def markdown(summary, command, notes):
         "spikes per neuron over the whole inference; SOPs = synaptic accumulates per inference; "
         "*energy* = SNN/ANN energy estimate (4.6 pJ/MAC, 0.9 pJ/AC, 45 nm), whole network, and "
         "*hidden* without the first layer (which runs on analog input with the same MACs as the "
-        "ANN). Latency in steps = T (online methods). Input coding: analog (constant current).",
+        "ANN). *latency* = steps until the output is complete: T for online methods, "
+        "(D+1)T for two-phase, DT+1 for one-spike, T+D for CSS (D spiking layers). "
+        "Input coding: analog (constant current; injected once for one-spike and CSS).",
         "",
-        "| dataset | model | method | T | ReLU ANN | method ANN | SNN | loss (pts) "
-        "| spikes/neuron | SOPs | energy | hidden energy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | model | method | T | latency | seeds | ReLU ANN | method ANN | SNN "
+        "| loss (pts) | spikes/neuron | SOPs | energy | hidden energy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def pct(pair):
@@ -210,6 +249,7 @@ def markdown(summary, command, notes):
     for e in summary:
         lines.append(
             f"| {e['dataset']} | {e['architecture']} | {e['variant']} | {e['T']} "
+            f"| {e['latency_steps'][0]:.0f} | {e['seeds']} "
             f"| {pct(e['relu_ann_accuracy'])} | {pct(e['ann_accuracy'])} "
             f"| {pct(e['snn_accuracy'])} "
             f"| {e['loss_points'][0]:+.2f} ± {e['loss_points'][1]:.2f} "
@@ -261,6 +301,10 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--T", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument(
+        "--architectures", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES)
+    )
+    parser.add_argument("--variants", nargs="+", default=VARIANT_LABELS, choices=VARIANT_LABELS)
     parser.add_argument("--root", default="datasets/")
     parser.add_argument("--workers", type=int, default=2, help="datasets run in parallel")
     parser.add_argument("--output", default=str(RESULTS / "node_classification"))
@@ -277,19 +321,34 @@ def main():
     notes = []
     if not args.summarise_only:
         jobs = [
-            (name, args.seeds, args.T, args.epochs, args.root, journal) for name in args.datasets
+            (
+                name,
+                args.seeds,
+                args.T,
+                args.epochs,
+                args.root,
+                journal,
+                args.architectures,
+                args.variants,
+            )
+            for name in args.datasets
         ]
         with multiprocessing.Pool(min(args.workers, len(jobs))) as pool:
             notes = [note for note in pool.starmap(run_or_explain, jobs) if note]
     rows = [
         row
         for row in read_journal(journal)
-        if row["dataset"] in args.datasets and row["seed"] in args.seeds and row["T"] in args.T
+        if row["dataset"] in args.datasets
+        and row["architecture"] in args.architectures
+        and row["variant"] in args.variants
+        and row["seed"] in args.seeds
+        and row["T"] in args.T
     ]
     summary = summarise(rows)
-    command = "python experiments/node_classification.py " + " ".join(
-        f"--datasets {' '.join(args.datasets)} --seeds {' '.join(map(str, args.seeds))} "
-        f"--T {' '.join(map(str, args.T))} --epochs {args.epochs}".split()
+    command = (
+        f"python experiments/node_classification.py --datasets {' '.join(args.datasets)} "
+        f"--seeds {' '.join(map(str, args.seeds))} --T {' '.join(map(str, args.T))} "
+        f"--epochs {args.epochs}"
     )
     output.with_suffix(".md").write_text(markdown(summary, command, notes))
     plot(summary, output.parent / f"{output.name}_accuracy_vs_T.png")

@@ -67,6 +67,7 @@ class StatsRecorder:
         return layer
 
     def _neuron_hook(self, name: str):
+        @torch.no_grad()
         def hook(module, inputs, spikes):
             layer = self._layer(name, "neuron")
             layer.neurons = spikes[0].numel()
