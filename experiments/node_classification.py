@@ -221,6 +221,59 @@ def summarise(rows):
     return summary
 
 
+# (target, architecture, variant, T, bound on the loss in points)
+LOSS_TARGETS = [
+    ("qcfs at T=4 (L=4 ANN), 2-layer", "GCN-2 h16", "qcfs L=4", 4, 0.3),
+    ("qcfs at T=4 (L=4 ANN), 2-layer", "GCN-2 h64", "qcfs L=4", 4, 0.3),
+    ("qcfs at T=8 (L=8 ANN), 2-layer", "GCN-2 h16", "qcfs L=8", 8, 0.1),
+    ("qcfs at T=8 (L=8 ANN), 2-layer", "GCN-2 h64", "qcfs L=8", 8, 0.1),
+    ("rate at T=32, 2-layer", "GCN-2 h16", "rate", 32, 0.5),
+    ("rate at T=32, 2-layer", "GCN-2 h64", "rate", 32, 0.5),
+    ("optimal at T=32, 2-layer", "GCN-2 h16", "optimal", 32, 0.5),
+    ("optimal at T=32, 2-layer", "GCN-2 h64", "optimal", 32, 0.5),
+    ("qcfs at T=8 (L=8 ANN), 4-layer residual", "GCN-4 h64 residual", "qcfs L=8", 8, 0.5),
+    ("two-phase at T=L: identical to its ANN", "GCN-4 h64 residual", "two-phase L=8", 8, 0.0),
+    ("one-spike, K=16 phases", "GCN-2 h16", "one-spike B=1.5", 16, 0.9),
+    ("css, K=8 digits", "GCN-2 h16", "css", 8, 0.5),
+    ("css, K=8 digits", "GCN-4 h64 residual", "css", 8, 0.5),
+]
+
+
+def target_checks(summary):
+    """Lines of a table comparing the measured means with the issues' targets."""
+    index = {(e["dataset"], e["architecture"], e["variant"], e["T"]): e for e in summary}
+    lines = [
+        "## Targets",
+        "",
+        "| target | dataset | model | measured (mean over seeds) | bound | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for dataset in dict.fromkeys(e["dataset"] for e in summary):  # summary order: Cora first
+        for name, architecture, variant, T, bound in LOSS_TARGETS:
+            entry = index.get((dataset, architecture, variant, T))
+            if entry is None:
+                continue
+            loss = entry["loss_points"][0]
+            lines.append(
+                f"| {name}: loss | {dataset} | {architecture} | {loss:+.2f} pts "
+                f"({entry['seeds']} seeds) | ≤ {bound} | {'yes' if loss <= bound else 'NO'} |"
+            )
+        gaps = {}
+        for e in summary:
+            if e["dataset"] == dataset:
+                gap = 100 * (e["relu_ann_accuracy"][0] - e["ann_accuracy"][0])
+                key = (e["architecture"], e["variant"])
+                gaps[key] = gap
+        for (architecture, variant), gap in gaps.items():
+            if variant in ("rate", "burst G=2", "one-spike B=1.5", "css"):
+                continue  # these convert the ReLU ANN itself
+            lines.append(
+                f"| {variant} ANN trails the ReLU ANN by | {dataset} | {architecture} "
+                f"| {gap:+.2f} pts | ≤ 1 | {'yes' if gap <= 1 else 'NO'} |"
+            )
+    return lines + [""]
+
+
 def markdown(summary, command, notes):
     lines = [
         "# Node classification: ANN vs converted SNN",
@@ -228,6 +281,9 @@ def markdown(summary, command, notes):
         f"Produced by `{command}`.",
         "",
         *notes,
+        "",
+        *target_checks(summary),
+        "## All results",
         "",
         "Columns: accuracies in % as mean ± std over seeds; *loss* = ANN − SNN in points "
         "(positive: the SNN is worse); *ReLU ANN* = plain-ReLU GCN trained the same way; "
