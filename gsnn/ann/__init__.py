@@ -5,6 +5,7 @@ from gsnn.ann.gcn import GCN
 from gsnn.ann.node_training import node_accuracy, train_node_classifier
 from gsnn.ann.nonzero_dropout import NonzeroDropout
 from gsnn.ann.qcfs import QCFS
+from gsnn.ann.qcfs_from_relu import qcfs_from_relu
 from gsnn.ann.threshold_relu import ThresholdReLU
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "ThresholdReLU",
     "make_activation",
     "node_accuracy",
+    "qcfs_from_relu",
     "train_node_classifier",
 ]

@@ -13,6 +13,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 )
 def test_quick_start_runs(tmp_path, monkeypatch, capsys):
     source = re.search(r"## Quick start.*?```python\n(.*?)```", README.read_text(), re.S).group(1)
+    mirror = Path(os.environ["GSNN_DATA_MIRROR"]).resolve()  # CI gives a relative path
+    monkeypatch.setenv("GSNN_DATA_MIRROR", str(mirror))
     monkeypatch.chdir(tmp_path)  # the snippet uses the default data root "datasets/"
     namespace = {}
     exec(compile(source, "README quick start", "exec"), namespace)
