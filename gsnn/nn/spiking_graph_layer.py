@@ -1,6 +1,6 @@
 """Shared machinery of the spiking graph layers: input checks and adjacency caching."""
 
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from torch import Tensor, nn
@@ -70,13 +70,23 @@ class SpikingGraphLayer(SynapticLayer):
             self._cached_adjacency = adjacency
         return adjacency
 
-    @staticmethod
-    def folded_bias(
-        bias: Optional[Tensor], scale: Tensor, shift: Tensor, dtype: torch.dtype
-    ) -> nn.Parameter:
-        """The bias after absorbing ``y * scale + shift``."""
-        base = bias.detach() if bias is not None else torch.zeros_like(shift)
-        return nn.Parameter((base * scale + shift).to(dtype))
+    def linears(self) -> List[SpikingLinear]:
+        """The weight maps applied to the input (all see the same spikes)."""
+        return [self.lin]
+
+    def scale_inputs_(self, gain: Tensor) -> None:
+        """Multiply the weight of every input channel by ``gain`` (threshold folding)."""
+        for lin in self.linears():
+            lin.scale_inputs_(gain)
+
+    @torch.no_grad()
+    def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
+        """Absorb a following per-channel affine map ``y * scale + shift`` (BN folding)."""
+        for lin in self.linears():
+            lin.weight.mul_(scale.to(lin.weight.dtype).unsqueeze(1))
+        base = self.bias.detach() if self.bias is not None else torch.zeros_like(shift)
+        dtype = self.linears()[0].weight.dtype
+        self.bias = nn.Parameter((base * scale + shift).to(dtype))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"

@@ -1,6 +1,6 @@
 """Spiking GraphSAGE convolution (mean or sum aggregation)."""
 
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from torch import Tensor
@@ -108,20 +108,8 @@ class SpikingSAGEConv(SpikingGraphLayer):
             out = out + self.lin_r(x)
         return self.finish_steps(out, self.bias)
 
-    def _linears(self):
+    def linears(self) -> List[SpikingLinear]:
         return [lin for lin in (self.lin_l, self.lin_r) if lin is not None]
-
-    def scale_inputs_(self, gain: Tensor) -> None:
-        """Multiply the weight of every input channel by ``gain``."""
-        for lin in self._linears():
-            lin.scale_inputs_(gain)
-
-    def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
-        """Absorb a following per-channel affine map ``y * scale + shift``."""
-        with torch.no_grad():
-            for lin in self._linears():
-                lin.weight.mul_(scale.to(lin.weight.dtype).unsqueeze(1))
-        self.bias = self.folded_bias(self.bias, scale, shift, self.lin_l.weight.dtype)
 
     def synaptic_fanout(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
@@ -136,7 +124,7 @@ class SpikingSAGEConv(SpikingGraphLayer):
     ) -> int:
         """ANN MACs for one step: ``nnz(A) * F_in`` plus one or two ``N * F_in * F_out``."""
         adjacency = self.adjacency(x, edge_index, edge_weight)
-        transforms = len(self._linears())
+        transforms = len(self.linears())
         return (
             adjacency.num_entries * self.in_channels
             + transforms * x.shape[1] * self.in_channels * self.out_channels

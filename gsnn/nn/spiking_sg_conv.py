@@ -83,16 +83,6 @@ class SpikingSGConv(SpikingGraphLayer):
             x = adjacency.propagate(x)
         return self.finish_steps(self.lin(x), self.bias)
 
-    def scale_inputs_(self, gain: Tensor) -> None:
-        """Multiply the weight of every input channel by ``gain``."""
-        self.lin.scale_inputs_(gain)
-
-    def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
-        """Absorb a following per-channel affine map ``y * scale + shift``."""
-        with torch.no_grad():
-            self.lin.weight.mul_(scale.to(self.lin.weight.dtype).unsqueeze(1))
-        self.bias = self.folded_bias(self.bias, scale, shift, self.lin.weight.dtype)
-
     def synaptic_fanout(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
     ) -> Tensor:

@@ -15,13 +15,6 @@ from gsnn.ann import GCN, QCFS
 NODES, FEATURES, HIDDEN, CLASSES = 30, 8, 8, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def graph() -> Data:

@@ -17,13 +17,6 @@ from gsnn.neurons import IFNeuron
 NODES, FEATURES, HIDDEN, CLASSES = 40, 10, 12, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def graph() -> Data:

@@ -25,14 +25,6 @@ NODES = N_PER_CLASS * CLASSES
 T_LONG = 256
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny graphs gain nothing from threads; on a shared CPU they cost a lot."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def graph() -> Data:

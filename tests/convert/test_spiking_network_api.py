@@ -16,13 +16,6 @@ from gsnn.neurons import IFNeuron
 NODES, FEATURES, HIDDEN, CLASSES = 36, 10, 12, 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def graph() -> Data:

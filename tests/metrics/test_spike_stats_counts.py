@@ -94,13 +94,6 @@ def make_model(method: str) -> nn.Module:
     return TwoLayerGCN(ThresholdReLU(2.0)).eval()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def data() -> Data:

@@ -16,15 +16,6 @@ F64 = torch.float64
 THRESHOLDS = (0.25, 1.0, 4.0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """The tensors here are tiny: one thread avoids OpenMP barrier stalls on a
-    loaded 2-core machine (which made this module several times slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def dyadic(generator, shape, low, high, bits=5):
     """Uniform random multiples of 2^-bits in [low, high] (float64)."""

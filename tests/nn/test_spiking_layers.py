@@ -25,15 +25,6 @@ F_IN, F_OUT, T = 6, 4, 5
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """The tensors here are tiny: one thread avoids OpenMP barrier stalls on a
-    loaded 2-core machine (which made this module several times slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # ----------------------------------------------------------------------- helpers
 def random_graph(seed, weighted, self_loops=False, duplicates=True):
