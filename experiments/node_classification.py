@@ -338,16 +338,32 @@ def markdown(summary, command, notes):
     return "\n".join(lines) + "\n"
 
 
+def colour(number):
+    """A distinct colour per method (tab20 has enough for every variant)."""
+    import matplotlib
+
+    return matplotlib.colormaps["tab20"](number % 20)
+
+
 def plot(summary, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = sorted({(e["dataset"], e["architecture"]) for e in summary})
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for axis, (dataset, architecture) in zip(axes[0], panels):
-        for variant in [v[0] for v in VARIANTS]:
+    datasets = list(dict.fromkeys(e["dataset"] for e in summary))
+    architectures = [a for a in ARCHITECTURES if any(e["architecture"] == a for e in summary)]
+    figure, axes = plt.subplots(
+        len(datasets),
+        len(architectures),
+        figsize=(4.6 * len(architectures), 3.8 * len(datasets)),
+        squeeze=False,
+    )
+    for (row, dataset), (column, architecture) in (
+        (r, c) for r in enumerate(datasets) for c in enumerate(architectures)
+    ):
+        axis = axes[row][column]
+        for number, variant in enumerate(VARIANT_LABELS):
             points = sorted(
                 (e["T"], e["snn_accuracy"][0], e["ann_accuracy"][0])
                 for e in summary
@@ -362,6 +378,7 @@ def plot(summary, path):
                 "o-",
                 label=f"{variant} SNN",
                 markersize=3,
+                color=colour(number),
             )
             axis.axhline(100 * points[0][2], color=line.get_color(), linestyle=":", linewidth=1)
         axis.set_xscale("log", base=2)
@@ -370,6 +387,34 @@ def plot(summary, path):
         axis.set_title(f"{dataset}, {architecture}", fontsize=9)
         axis.set_ylim(bottom=max(0, axis.get_ylim()[0]))
     axes[0][0].legend(fontsize=7, title="dotted: its ANN", title_fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def plot_energy(summary, path, architecture="GCN-2 h16"):
+    """Accuracy against the energy estimate of the spiking layers, one curve per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(e["dataset"] for e in summary))
+    figure, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.8), squeeze=False)
+    for axis, dataset in zip(axes[0], datasets):
+        for number, variant in enumerate(VARIANT_LABELS):
+            points = sorted(
+                (e["hidden_energy_ratio"][0], 100 * e["snn_accuracy"][0])
+                for e in summary
+                if (e["dataset"], e["architecture"], e["variant"])
+                == (dataset, architecture, variant)
+            )
+            if points:
+                axis.plot(*zip(*points), "o-", markersize=3, label=variant, color=colour(number))
+        axis.set_xscale("log")
+        axis.set_xlabel("energy of layers 2.. / same layers in the ANN (estimate)")
+        axis.set_ylabel("test accuracy (%)")
+        axis.set_title(f"{dataset}, {architecture}; points: T = 1 .. 64", fontsize=9)
+    axes[0][0].legend(fontsize=6)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
@@ -431,6 +476,7 @@ def main():
     )
     output.with_suffix(".md").write_text(markdown(summary, command, notes))
     plot(summary, output.parent / f"{output.name}_accuracy_vs_T.png")
+    plot_energy(summary, output.parent / f"{output.name}_accuracy_vs_energy.png")
     print(f"wrote {output}.md and the plot from {len(rows)} rows", flush=True)
 
 
