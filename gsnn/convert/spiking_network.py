@@ -87,7 +87,8 @@ class SpikingNetwork(nn.Module):
             if isinstance(module, SynapticLayer) and name in self.depths:  # called layers
                 source = self.gain_sources.get(name)
                 module.step_gains = self.method.step_gains(source, self.steps)
-                module.bias_step = self.method.bias_step(self.depths.get(name, 0), value)
+                depth = self.depths.get(name, 0)
+                module.bias_gains = self.method.bias_gains(depth, self.steps)
         self.readout = self.method.make_readout(self.depth, value)
 
     @property

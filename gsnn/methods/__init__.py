@@ -5,6 +5,7 @@ from gsnn.methods.css import CSSMethod
 from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.one_spike import OneSpikeMethod
 from gsnn.methods.optimal import OptimalMethod
+from gsnn.methods.phase import PhaseMethod
 from gsnn.methods.qcfs import QCFSMethod
 from gsnn.methods.rate import RateMethod
 from gsnn.methods.registry import METHODS, get_method, register_method
@@ -18,6 +19,7 @@ __all__ = [
     "ConversionMethod",
     "OneSpikeMethod",
     "OptimalMethod",
+    "PhaseMethod",
     "QCFSMethod",
     "RateMethod",
     "TwoPhaseMethod",

@@ -1,4 +1,5 @@
 """Burst spikes (Li & Zeng, IJCAI 2022): up to Γ spikes per neuron and step."""
+
 import torch
 from torch import Tensor, nn
 

@@ -1,8 +1,9 @@
 """Canonic Signed Spike coding (Gu, Gu, Shen, Huang; arXiv 2408.17245) [R]."""
+
 import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import ActivationSite, ConversionMethod, one_hot_step
 from gsnn.methods.registry import register_method
 from gsnn.neurons import TernarySelfAmplifyingNeuron
 from gsnn.nn.readout import WeightedSumReadout
@@ -59,11 +60,11 @@ class CSSMethod(ConversionMethod):
 
     def step_gains(self, source, steps: int):
         if source == "input":
-            return torch.nn.functional.one_hot(torch.tensor(0), steps).to(torch.float64)
+            return one_hot_step(0, steps)
         return None  # hidden layers: the neurons weight the digits by amplification
 
-    def bias_step(self, input_depth: int, T: int) -> int:
-        return input_depth * self.silent_steps
+    def bias_gains(self, input_depth: int, steps: int) -> Tensor:
+        return one_hot_step(input_depth * self.silent_steps, steps)  # with the first digit
 
     def simulation_steps(self, depth: int, T: int) -> int:
         return T + depth * self.silent_steps

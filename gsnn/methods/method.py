@@ -6,12 +6,20 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Optional, Tuple
 
+import torch
 from torch import Tensor, nn
 
 from gsnn.nn.readout import MeanReadout
 
 if TYPE_CHECKING:  # calibration imports the methods; only the type is needed here
     from gsnn.convert.calibrate import SiteStatistics
+
+
+def one_hot_step(step: int, steps: int) -> Tensor:
+    """Step gains that pass one step (``step``) and silence the others."""
+    gains = torch.zeros(steps, dtype=torch.float64)
+    gains[step] = 1.0
+    return gains
 
 
 @dataclass
@@ -59,10 +67,10 @@ class ConversionMethod(ABC):
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         """A neuron with ``threshold`` for ``T`` steps, ``depth`` neurons deep (1: first layer)."""
 
-    def bias_step(self, input_depth: int, T: int) -> Optional[int]:
-        """The step at which a layer fed by neurons ``input_depth`` deep adds its bias.
+    def bias_gains(self, input_depth: int, steps: int) -> Optional[Tensor]:
+        """Weight per step of the bias of a layer fed by neurons ``input_depth`` deep.
 
-        ``None`` (rate codes): at every step.
+        ``None`` (rate codes): the bias is added unweighted at every step.
         """
         return None
 

@@ -1,8 +1,9 @@
 """One-Spike SNN (Hwang & Kung, IEEE TETC 2024): one spike per neuron, phase-coded [R]."""
+
 import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import ActivationSite, ConversionMethod, one_hot_step
 from gsnn.methods.registry import register_method
 from gsnn.neurons import OneSpikeNeuron
 from gsnn.nn.readout import SumReadout
@@ -53,13 +54,13 @@ class OneSpikeMethod(ConversionMethod):
 
     def step_gains(self, source, steps: int):
         if source == "input":
-            return torch.nn.functional.one_hot(torch.tensor(0), steps).to(torch.float64)
+            return one_hot_step(0, steps)
         if source == "spikes":
             return self.base ** -torch.arange(steps, dtype=torch.float64)
         return None  # already weighted upstream (e.g. a residual sum)
 
-    def bias_step(self, input_depth: int, T: int) -> int:
-        return 0
+    def bias_gains(self, input_depth: int, steps: int) -> Tensor:
+        return one_hot_step(0, steps)  # once per window
 
     def make_readout(self, depth: int, T: int) -> nn.Module:
         return SumReadout()
@@ -69,6 +70,5 @@ class OneSpikeMethod(ConversionMethod):
 
     def __repr__(self) -> str:
         return (
-            f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, "
-            f"percentile={self.percentile})"
+            f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, percentile={self.percentile})"
         )

@@ -1,4 +1,5 @@
 """Two-phase conversion: integrate a whole window, then fire (SpikeConverter, AAAI 2022) [R]."""
+
 import torch
 from torch import Tensor, nn
 

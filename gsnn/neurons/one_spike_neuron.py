@@ -1,4 +1,5 @@
 """Single-spike phase neuron of One-Spike SNN (Hwang & Kung, IEEE TETC 2024) [R]."""
+
 import torch
 from torch import Tensor, nn
 

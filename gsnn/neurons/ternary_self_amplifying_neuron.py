@@ -1,4 +1,5 @@
 """Ternary self-amplifying neuron of Canonic Signed Spike coding (Gu et al., 2024) [R]."""
+
 import torch
 from torch import Tensor, nn
 

@@ -1,4 +1,5 @@
 """Integrate-then-fire neuron of the two-phase (SpikeConverter-style) schedule."""
+
 import torch
 from torch import Tensor, nn
 

@@ -1,7 +1,6 @@
 """What every synaptic layer shares: spike flag, per-step gains and the bias schedule."""
 from typing import Optional
 
-import torch
 from torch import Tensor, nn
 
 from gsnn.nn.time_constant import map_steps
@@ -17,16 +16,17 @@ class SynapticLayer(nn.Module):
         step_gains (Tensor, optional): :math:`(T,)` weights of the steps of a
             weighted code (phase, single-spike), applied after the matmul so
             that each spike still costs accumulates only; ``None`` for rate codes.
-        bias_step (int, optional): add the bias at this step only (weighted codes
-            add it once, with the weight of the first input digit); ``None`` adds
-            it at every step (rate codes).
+        bias_gains (Tensor, optional): :math:`(T,)` weight of the bias at every
+            step; weighted codes add it once (a one-hot vector at the step of the
+            first input digit) or weighted like the spikes. ``None`` adds it
+            unweighted at every step (rate codes).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.receives_spikes = True
         self.step_gains: Optional[Tensor] = None
-        self.bias_step: Optional[int] = None
+        self.bias_gains: Optional[Tensor] = None
 
     def finish_steps(self, out: Tensor, bias: Optional[Tensor]) -> Tensor:
         """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``."""
@@ -41,7 +41,7 @@ class SynapticLayer(nn.Module):
             out = out * gains
         if bias is None:
             return out
-        if self.bias_step is None:
+        if self.bias_gains is None:
             return map_steps(lambda block: block + bias, out)
-        step = self.bias_step
-        return torch.cat([out[:step], out[step : step + 1] + bias, out[step + 1 :]], dim=0)
+        gains = self.bias_gains.to(out.dtype).view(-1, *([1] * (out.dim() - 1)))
+        return out + gains * bias

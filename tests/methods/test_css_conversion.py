@@ -41,4 +41,4 @@ def test_one_spike_on_module_list_models_sets_gains_on_every_layer():
     gains = [snn.body.get_submodule(f"convs.{i}").step_gains for i in range(3)]
     assert gains[0].tolist() == [1.0] + [0.0] * 7  # analog input enters once
     assert gains[1].tolist() == [2.0**-k for k in range(8)]
-    assert snn.body.get_submodule("convs.2").bias_step == 0
+    assert snn.body.get_submodule("convs.2").bias_gains.tolist() == [1.0] + [0.0] * 7
