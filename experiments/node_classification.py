@@ -57,6 +57,7 @@ VARIANTS = [
     ("burst G=2", "burst", {"burst": 2}, "relu", {}),
     ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", {}),
     ("css", "css", {}, "relu", {}),
+    ("phase K=8", "phase", {"period": 8}, "relu", {}),
 ]
 VARIANT_LABELS = [variant[0] for variant in VARIANTS]
 
@@ -138,6 +139,8 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, l
             for label, method, method_options, activation, options in todo:
                 model, ann_accuracy = trained(activation, options)
                 for T in time_steps:
+                    if T % method_options.get("period", 1):
+                        continue  # phase coding runs whole periods only
                     snn = gsnn.convert(model, data, method=method, T=T, **method_options)
                     unit.append(
                         {
