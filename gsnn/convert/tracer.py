@@ -1,7 +1,6 @@
 """torch.fx tracing with a PyG-aware leaf policy."""
 
 import inspect
-from typing import Sequence
 
 from torch import fx, nn
 from torch_geometric.nn import MessagePassing
@@ -61,8 +60,3 @@ def trace(model: nn.Module, num_inputs: int) -> fx.GraphModule:
             "forward branches on tensor values cannot be converted."
         ) from error
     return fx.GraphModule(tracer.root, graph, type(model).__name__)
-
-
-def input_names(graph_module: fx.GraphModule) -> Sequence[str]:
-    """Names of the placeholders that receive real inputs."""
-    return [node.name for node in graph_module.graph.nodes if node.op == "placeholder"]

@@ -1,7 +1,5 @@
 """The spike-times-weight product that skips rows without spikes."""
 
-from typing import Optional
-
 from torch import Tensor
 
 
@@ -27,8 +25,3 @@ def matmul_skipping_silent_rows(x: Tensor, weight: Tensor) -> Tensor:
         rows = active.nonzero().squeeze(1)
         out.index_copy_(0, rows, x.index_select(0, rows) @ weight.T)
     return out
-
-
-def add_bias(x: Tensor, bias: Optional[Tensor]) -> Tensor:
-    """``x + bias`` when there is a bias, else ``x`` unchanged."""
-    return x if bias is None else x + bias
