@@ -243,6 +243,14 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
         user.replace_input_with(neuron_node, synapse_node)
 
 
+def _mark_spike_input(graph_module: fx.GraphModule) -> None:
+    """Layers reading the coded input directly receive spikes (non-analog coding)."""
+    first_input = next(n for n in graph_module.graph.nodes if n.op == "placeholder")
+    for user in first_input.users:
+        if user.op == "call_module":
+            graph_module.get_submodule(user.target).receives_spikes = True
+
+
 def _gain_sources(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, str]:
     """For every synaptic layer fed directly by neurons or by the network input, which one."""
     sources = {}
@@ -316,6 +324,11 @@ def convert(
     recipe = get_method(method, **method_options)
     if coding not in CODERS:
         raise ValueError(f"Unknown input coding {coding!r}; choose one of {sorted(CODERS)}.")
+    if coding != "analog" and not recipe.accepts_spike_coded_input:
+        raise ValueError(
+            f"Method {recipe.name!r} weights or injects the input by its own schedule and "
+            f"needs coding='analog', got coding={coding!r}."
+        )
     inputs = model_inputs(data)
     _check_features(inputs[0])
     if mask is not None and (mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]):
@@ -353,12 +366,7 @@ def convert(
 
     coder = CODERS[coding]()
     if coding != "analog":
-        for node in graph_module.graph.nodes:
-            if node.op == "placeholder":
-                for user in node.users:
-                    if user.op == "call_module":
-                        graph_module.get_submodule(user.target).receives_spikes = True
-                break
+        _mark_spike_input(graph_module)
     snn = SpikingNetwork(
         graph_module,
         coder,

@@ -49,6 +49,8 @@ class ConversionMethod(ABC):
     name: ClassVar[str]
     accepted_activations: ClassVar[Tuple[str, ...]]
     training_hint: ClassVar[str]
+    # weighted and single-injection schedules assume the analog input coding
+    accepts_spike_coded_input: ClassVar[bool] = True
 
     def check_site(self, site: ActivationSite) -> Optional[str]:
         """A problem description if this method cannot convert ``site``, else ``None``."""

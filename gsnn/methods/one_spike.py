@@ -35,6 +35,7 @@ class OneSpikeMethod(ConversionMethod):
     name = "one-spike"
     accepted_activations = ("relu", "threshold_relu", "qcfs")
     training_hint = "train with ReLU (no retraining is needed)."
+    accepts_spike_coded_input = False
 
     def __init__(self, base: float = 2.0, shift=None, percentile: float = 100.0) -> None:
         if not base > 1:

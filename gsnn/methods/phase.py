@@ -30,6 +30,7 @@ class PhaseMethod(ConversionMethod):
     name = "phase"
     accepted_activations = ("relu", "threshold_relu", "qcfs")
     training_hint = "train with ReLU."
+    accepts_spike_coded_input = False
 
     def __init__(self, period: int = 8, percentile: float = 99.9) -> None:
         if not isinstance(period, int) or period < 1:

@@ -313,3 +313,9 @@ def test_network_called_with_non_tensor_features(graph, relu_gcn):
         snn(graph.x.tolist(), graph.edge_index)
     with pytest.raises(ValueError, match="floating-point feature tensor"):
         snn(graph.x.long(), graph.edge_index)
+
+
+@pytest.mark.parametrize("method", ["one-spike", "css", "phase"])
+def test_schedules_that_own_the_input_refuse_spike_coding(graph, relu_gcn, method):
+    with pytest.raises(ValueError, match="needs coding='analog'"):
+        gsnn.convert(relu_gcn, graph, method=method, T=8, coding="bernoulli")
