@@ -1,9 +1,13 @@
 """Burst spikes (Li & Zeng, IJCAI 2022): up to Γ spikes per neuron and step."""
 
-import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import (
+    ActivationSite,
+    ConversionMethod,
+    check_percentile,
+    percentile_threshold,
+)
 from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron
 
@@ -33,14 +37,11 @@ class BurstMethod(ConversionMethod):
     def __init__(self, burst: int = 2, percentile: float = 99.9) -> None:
         if not isinstance(burst, int) or burst < 1:
             raise ValueError(f"burst: the burst size must be an integer >= 1, got {burst!r}.")
-        if not 0 < percentile <= 100:
-            raise ValueError(f"burst: percentile must lie in (0, 100], got {percentile!r}.")
         self.burst = burst
-        self.percentile = percentile
+        self.percentile = check_percentile("burst", percentile)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        value = site.statistics.percentile(self.percentile) / self.burst
-        return torch.tensor(value if value > 0 else 1.0)
+        return percentile_threshold(site, self.percentile) / self.burst
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=threshold / 2, max_spikes_per_step=self.burst)

@@ -3,7 +3,13 @@
 import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod, one_hot_step
+from gsnn.methods.method import (
+    ActivationSite,
+    ConversionMethod,
+    check_percentile,
+    one_hot_step,
+    percentile_threshold,
+)
 from gsnn.methods.registry import register_method
 from gsnn.neurons import TernarySelfAmplifyingNeuron
 from gsnn.nn.readout import WeightedSumReadout
@@ -40,15 +46,12 @@ class CSSMethod(ConversionMethod):
             raise ValueError(f"css: base must lie in (1, 3], got {base!r}.")
         if not isinstance(silent_steps, int) or silent_steps < 0:
             raise ValueError(f"css: silent_steps must be an integer >= 0, got {silent_steps!r}.")
-        if not 0 < percentile <= 100:
-            raise ValueError(f"css: percentile must lie in (0, 100], got {percentile!r}.")
         self.base = float(base)
         self.silent_steps = silent_steps
-        self.percentile = percentile
+        self.percentile = check_percentile("css", percentile)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        value = site.statistics.percentile(self.percentile)
-        return torch.tensor(value if value > 0 else 1.0)
+        return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return TernarySelfAmplifyingNeuron(

@@ -22,6 +22,19 @@ def one_hot_step(step: int, steps: int) -> Tensor:
     return gains
 
 
+def check_percentile(method: str, percentile: float) -> float:
+    """Raise ``ValueError`` unless ``percentile`` lies in (0, 100]; return it."""
+    if not 0 < percentile <= 100:
+        raise ValueError(f"{method}: percentile must lie in (0, 100], got {percentile!r}.")
+    return percentile
+
+
+def percentile_threshold(site: "ActivationSite", percentile: float) -> Tensor:
+    """The ``percentile`` of the site's non-zero activations (1 where it never activated)."""
+    value = site.statistics.percentile(percentile)
+    return torch.tensor(value if value > 0 else 1.0)
+
+
 @dataclass
 class ActivationSite:
     """One activation call site of the ANN.

@@ -3,7 +3,13 @@
 import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod, one_hot_step
+from gsnn.methods.method import (
+    ActivationSite,
+    ConversionMethod,
+    check_percentile,
+    one_hot_step,
+    percentile_threshold,
+)
 from gsnn.methods.registry import register_method
 from gsnn.neurons import OneSpikeNeuron
 from gsnn.nn.readout import SumReadout
@@ -40,15 +46,12 @@ class OneSpikeMethod(ConversionMethod):
     def __init__(self, base: float = 2.0, shift=None, percentile: float = 100.0) -> None:
         if not base > 1:
             raise ValueError(f"one-spike: base must be > 1, got {base!r}.")
-        if not 0 < percentile <= 100:
-            raise ValueError(f"one-spike: percentile must lie in (0, 100], got {percentile!r}.")
         self.base = float(base)
         self.shift = shift
-        self.percentile = percentile
+        self.percentile = check_percentile("one-spike", percentile)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        value = site.statistics.percentile(self.percentile)
-        return torch.tensor(value if value > 0 else 1.0)
+        return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return OneSpikeNeuron(threshold, base=self.base, shift=self.shift)

@@ -3,7 +3,12 @@
 import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import (
+    ActivationSite,
+    ConversionMethod,
+    check_percentile,
+    percentile_threshold,
+)
 from gsnn.methods.registry import register_method
 from gsnn.neurons import PhaseNeuron
 from gsnn.neurons.phase_neuron import phase_weights
@@ -35,14 +40,11 @@ class PhaseMethod(ConversionMethod):
     def __init__(self, period: int = 8, percentile: float = 99.9) -> None:
         if not isinstance(period, int) or period < 1:
             raise ValueError(f"phase: period must be an integer >= 1, got {period!r}.")
-        if not 0 < percentile <= 100:
-            raise ValueError(f"phase: percentile must lie in (0, 100], got {percentile!r}.")
         self.period = period
-        self.percentile = percentile
+        self.percentile = check_percentile("phase", percentile)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        value = site.statistics.percentile(self.percentile)
-        return torch.tensor(value if value > 0 else 1.0)
+        return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return PhaseNeuron(threshold, period=self.period)

@@ -1,9 +1,13 @@
 """Rate coding with data-based normalisation (Diehl et al. 2015; Rueckauer et al. 2017)."""
 
-import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import (
+    ActivationSite,
+    ConversionMethod,
+    check_percentile,
+    percentile_threshold,
+)
 from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron
 
@@ -26,13 +30,10 @@ class RateMethod(ConversionMethod):
     training_hint = "train with ReLU (or a threshold ReLU)."
 
     def __init__(self, percentile: float = 99.9) -> None:
-        if not 0 < percentile <= 100:
-            raise ValueError(f"rate: percentile must lie in (0, 100], got {percentile!r}.")
-        self.percentile = percentile
+        self.percentile = check_percentile("rate", percentile)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        value = site.statistics.percentile(self.percentile)
-        return torch.tensor(value if value > 0 else 1.0)
+        return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=0.0, reset="soft")

@@ -1,9 +1,13 @@
 """Two-phase conversion: integrate a whole window, then fire (SpikeConverter, AAAI 2022) [R]."""
 
-import torch
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import (
+    ActivationSite,
+    ConversionMethod,
+    check_percentile,
+    percentile_threshold,
+)
 from gsnn.methods.registry import register_method
 from gsnn.neurons import TwoPhaseNeuron
 
@@ -31,15 +35,12 @@ class TwoPhaseMethod(ConversionMethod):
     training_hint = "train with gsnn.ann.QCFS (L = T) for exact conversion, or with ReLU."
 
     def __init__(self, percentile: float = 99.9) -> None:
-        if not 0 < percentile <= 100:
-            raise ValueError(f"two-phase: percentile must lie in (0, 100], got {percentile!r}.")
-        self.percentile = percentile
+        self.percentile = check_percentile("two-phase", percentile)
 
     def threshold(self, site: ActivationSite) -> Tensor:
         if site.kind == "qcfs":
             return site.module.threshold.detach().abs().clone()
-        value = site.statistics.percentile(self.percentile)
-        return torch.tensor(value if value > 0 else 1.0)
+        return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return TwoPhaseNeuron(threshold, v0=threshold / 2)
