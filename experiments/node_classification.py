@@ -56,6 +56,13 @@ VARIANTS = [
     ("two-phase L=8", "two-phase", {}, "qcfs", {"qcfs_levels": 8}),
     ("burst G=2", "burst", {"burst": 2}, "relu", {}),
     ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", {}),
+    (
+        "one-spike B=1.5 spike input",
+        "one-spike",
+        {"base": 1.5, "input_coding": "single-spike"},
+        "relu",
+        {},
+    ),
     ("css", "css", {}, "relu", {}),
     ("phase K=8", "phase", {"period": 8}, "relu", {}),
 ]
@@ -151,7 +158,7 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, l
                             "method": method,
                             "T": T,
                             "latency_steps": snn.latency_steps,
-                            "coding": "analog",
+                            "coding": method_options.get("input_coding", "analog"),
                             "epochs": epochs,
                             "ann_accuracy": ann_accuracy,
                             "relu_ann_accuracy": relu_accuracy,
@@ -260,6 +267,7 @@ LOSS_TARGETS = [
     ("qcfs at T=8 (L=8 ANN), 4-layer residual", "GCN-4 h64 residual", "qcfs L=8", 8, 0.5),
     ("two-phase at T=L: identical to its ANN", "GCN-4 h64 residual", "two-phase L=8", 8, 0.0),
     ("one-spike, K=16 phases", "GCN-2 h16", "one-spike B=1.5", 16, 0.9),
+    ("one-spike, K=16, single-spike input", "GCN-2 h16", "one-spike B=1.5 spike input", 16, 0.9),
     ("css, K=8 digits", "GCN-2 h16", "css", 8, 0.5),
     ("css, K=8 digits", "GCN-4 h64 residual", "css", 8, 0.5),
 ]

@@ -3,6 +3,7 @@
 from gsnn.coding.analog import AnalogCoder
 from gsnn.coding.bernoulli_rate import BernoulliRateCoder
 from gsnn.coding.deterministic_rate import DeterministicRateCoder
+from gsnn.coding.single_spike import SingleSpikeCoder
 
 CODERS = {
     "analog": AnalogCoder,
@@ -10,4 +11,10 @@ CODERS = {
     "deterministic": DeterministicRateCoder,
 }
 
-__all__ = ["AnalogCoder", "BernoulliRateCoder", "DeterministicRateCoder", "CODERS"]
+__all__ = [
+    "AnalogCoder",
+    "BernoulliRateCoder",
+    "CODERS",
+    "DeterministicRateCoder",
+    "SingleSpikeCoder",
+]

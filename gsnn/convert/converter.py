@@ -236,7 +236,7 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
             receiver.scale_inputs_(threshold)
             receiver.receives_spikes = True
             continue
-        synapse_name = f"{neuron_node.target}_synapse{index}"
+        synapse_name = f"{neuron_node.name}_synapse{index}"
         graph_module.add_submodule(synapse_name, OneToOneSynapse(threshold))
         with graph_module.graph.inserting_after(neuron_node):
             synapse_node = graph_module.graph.call_module(synapse_name, (neuron_node,))
@@ -359,12 +359,15 @@ def convert(
     _replace_synaptic_layers(graph_module)
     _fold_normalisations(graph_module)
     thresholds = _insert_neurons(graph_module, sites, recipe, T)
+    coder = recipe.make_input_coder(inputs[0]) or CODERS[coding]()
+    if hasattr(coder, "amplitude"):  # a weighted input code: fold its amplitude downstream
+        first_input = next(n for n in graph_module.graph.nodes if n.op == "placeholder")
+        _connect_spikes(graph_module, first_input, coder.amplitude)
     _shift_time_dims(graph_module)
     graph_module.graph.lint()
     graph_module.recompile()
     graph_module.delete_all_unused_submodules()
 
-    coder = CODERS[coding]()
     if coding != "analog":
         _mark_spike_input(graph_module)
     snn = SpikingNetwork(

@@ -108,6 +108,13 @@ class ConversionMethod(ABC):
         """
         return None
 
+    def make_input_coder(self, x: Tensor) -> Optional[nn.Module]:
+        """A coder the method brings for its own input code, given calibration input ``x``.
+
+        ``None``: the ``coding`` chosen in :func:`gsnn.convert` is used.
+        """
+        return None
+
     def latency(self, depth: int, T: int) -> int:
         """End-to-end steps until the output is complete, for ``depth`` spiking layers.
 

@@ -3,6 +3,7 @@
 import torch
 from torch import Tensor, nn
 
+from gsnn.coding import SingleSpikeCoder
 from gsnn.methods.method import (
     ActivationSite,
     ConversionMethod,
@@ -14,6 +15,8 @@ from gsnn.methods.registry import register_method
 from gsnn.neurons import OneSpikeNeuron
 from gsnn.nn.readout import SumReadout
 
+INPUT_CODINGS = ("analog", "single-spike")
+
 
 @register_method
 class OneSpikeMethod(ConversionMethod):
@@ -24,10 +27,14 @@ class OneSpikeMethod(ConversionMethod):
     receiving layer weights phase :math:`k` by :math:`B^{-k}` after its matmul
     (one multiply per receiving neuron and phase; every spike still costs
     accumulates only) and adds its bias once per window. The analog input is
-    injected in the first step of the first window. ReLU is implicit.
+    injected in the first step of the first window, or, with
+    ``input_coding="single-spike"``, coded like the activations
+    (:class:`~gsnn.coding.SingleSpikeCoder`, top of the ladder = largest
+    calibration input), so the first layer runs on spikes too. ReLU is implicit.
 
     Latency: :math:`D \cdot K + 1` steps for :math:`D` spiking layers (O20, analog
-    input in one step). Spikes per neuron per inference: at most 1.
+    input in one step), :math:`(D + 1) K` with single-spike input. Spikes per
+    neuron per inference: at most 1.
 
     Args:
         base (float): ladder base :math:`B > 1`; below 2 is denser (base
@@ -36,6 +43,7 @@ class OneSpikeMethod(ConversionMethod):
             the midpoint :math:`(1 + 1/B)/2` (nearest ladder value).
         percentile (float): threshold :math:`\theta` = this percentile of the
             non-zero activations; 100 is the maximum. (default: ``100.0``)
+        input_coding (str): ``"analog"`` or ``"single-spike"``. (default: ``"analog"``)
     """
 
     name = "one-spike"
@@ -43,7 +51,18 @@ class OneSpikeMethod(ConversionMethod):
     training_hint = "train with ReLU (no retraining is needed)."
     accepts_spike_coded_input = False
 
-    def __init__(self, base: float = 2.0, shift=None, percentile: float = 100.0) -> None:
+    def __init__(
+        self,
+        base: float = 2.0,
+        shift=None,
+        percentile: float = 100.0,
+        input_coding: str = "analog",
+    ) -> None:
+        if input_coding not in INPUT_CODINGS:
+            raise ValueError(
+                f"one-spike: input_coding must be one of {INPUT_CODINGS}, got {input_coding!r}."
+            )
+        self.input_coding = input_coding
         if not base > 1:
             raise ValueError(f"one-spike: base must be > 1, got {base!r}.")
         self.base = float(base)
@@ -57,6 +76,8 @@ class OneSpikeMethod(ConversionMethod):
         return OneSpikeNeuron(threshold, base=self.base, shift=self.shift)
 
     def step_gains(self, source, steps: int):
+        if source == "input" and self.input_coding == "single-spike":
+            return self.base ** -torch.arange(steps, dtype=torch.float64)
         if source == "input":
             return one_hot_step(0, steps)
         if source == "spikes":
@@ -69,7 +90,15 @@ class OneSpikeMethod(ConversionMethod):
     def make_readout(self, depth: int, T: int) -> nn.Module:
         return SumReadout()
 
+    def make_input_coder(self, x: Tensor):
+        if self.input_coding == "analog":
+            return None
+        top = float(x.max()) if x.numel() else 0.0
+        return SingleSpikeCoder(top if top > 0 else 1.0, base=self.base, shift=self.shift)
+
     def latency(self, depth: int, T: int) -> int:
+        if self.input_coding == "single-spike":
+            return (depth + 1) * T
         return depth * T + 1
 
     def __repr__(self) -> str:

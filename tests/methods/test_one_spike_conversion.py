@@ -1,4 +1,5 @@
 """One-spike conversion: the SNN equals the ANN with every activation on the ladder (O11, O20)."""
+
 import pytest
 import torch
 from torch import nn
@@ -66,3 +67,27 @@ def test_changing_T_rebuilds_the_step_gains():
     snn.T = 12
     fresh = gsnn.convert(model, (x, edge_index), method="one-spike", T=12)
     torch.testing.assert_close(snn(x, edge_index), fresh(x, edge_index))
+
+
+def test_single_spike_input_equals_the_ann_on_ladder_quantised_input():
+    torch.manual_seed(5)
+    x, edge_index = torch.rand(40, 6), erdos_renyi_graph(40, 0.15)
+    model = ResidualGCN().eval()
+    base, phases = 1.5, 12
+    snn = gsnn.convert(
+        model, (x, edge_index), method="one-spike", T=phases, base=base, input_coding="single-spike"
+    )
+    shift = (1 + 1 / base) / 2
+    thresholds = [float(t) for t in snn.thresholds.values()]
+    coded_x = ladder(x, float(x.max()), base, phases, shift)
+    expected = reference_forward(model, coded_x, edge_index, thresholds, base, phases, shift)
+    torch.testing.assert_close(snn(x, edge_index), expected, rtol=1e-4, atol=1e-5)
+    assert snn.latency_steps == (2 + 1) * phases  # the input is a window of its own
+    first = next(layer for layer in snn.last_stats.layers if layer.name == "conv1")
+    assert first.macs == 0 and first.synaptic_ops > 0  # the first layer runs on spikes
+
+
+def test_single_spike_input_needs_a_known_coding():
+    x, edge_index = torch.rand(10, 6), erdos_renyi_graph(10, 0.3)
+    with pytest.raises(ValueError, match="input_coding"):
+        gsnn.convert(ResidualGCN().eval(), (x, edge_index), method="one-spike", input_coding="x")
