@@ -7,6 +7,8 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
+from gsnn.neurons.validation import check_time_axis
+
 Number = Union[float, int, Tensor]
 
 RESET_MODES = ("soft", "hard")
@@ -106,11 +108,7 @@ class IFNeuron(nn.Module):
         return self._membrane
 
     def forward(self, current: Tensor) -> Tensor:
-        if current.dim() < 1:
-            raise ValueError(
-                "IFNeuron expects currents of shape [T, ...] with a leading time axis, "
-                f"got a tensor of shape {tuple(current.shape)}."
-            )
+        check_time_axis(self, current)
         theta = self.threshold.to(current.dtype)
         shift = self.shift.to(current.dtype)
         step_shape = current.shape[1:]

@@ -4,6 +4,7 @@ import torch
 from torch import Tensor, nn
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.validation import check_time_axis
 
 
 class OneSpikeNeuron(nn.Module):
@@ -48,11 +49,7 @@ class OneSpikeNeuron(nn.Module):
         self.shift = float(shift)
 
     def forward(self, current: Tensor) -> Tensor:
-        if current.dim() < 1:
-            raise ValueError(
-                "OneSpikeNeuron expects currents of shape [K, ...] with a leading time axis, "
-                f"got a tensor of shape {tuple(current.shape)}."
-            )
+        check_time_axis(self, current)
         phases = current.shape[0]
         potential = current.sum(dim=0)
         theta = self.threshold.to(current.dtype)

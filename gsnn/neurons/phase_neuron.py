@@ -4,6 +4,7 @@ import torch
 from torch import Tensor, nn
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.validation import check_time_axis
 
 
 def phase_weights(steps: int, period: int, dtype: torch.dtype = torch.float64) -> Tensor:
@@ -43,11 +44,7 @@ class PhaseNeuron(nn.Module):
         self.period = period
 
     def forward(self, current: Tensor) -> Tensor:
-        if current.dim() < 1:
-            raise ValueError(
-                "PhaseNeuron expects currents of shape [T, ...] with a leading time axis, "
-                f"got a tensor of shape {tuple(current.shape)}."
-            )
+        check_time_axis(self, current)
         theta = self.threshold.to(current.dtype)
         weights = phase_weights(current.shape[0], self.period, current.dtype)
         membrane = torch.zeros(current.shape[1:], dtype=current.dtype)

@@ -4,6 +4,7 @@ import torch
 from torch import Tensor, nn
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.validation import check_time_axis
 
 
 class TernarySelfAmplifyingNeuron(nn.Module):
@@ -64,11 +65,7 @@ class TernarySelfAmplifyingNeuron(nn.Module):
         self.multiplies_per_neuron_step = 1  # the amplification (a shift when base is 2)
 
     def forward(self, current: Tensor) -> Tensor:
-        if current.dim() < 1:
-            raise ValueError(
-                "TernarySelfAmplifyingNeuron expects currents of shape [S, ...] with a leading "
-                f"time axis, got a tensor of shape {tuple(current.shape)}."
-            )
+        check_time_axis(self, current)
         theta = self.threshold.to(current.dtype)
         compensation = self.base ** (-self.silent_steps)
         membrane = torch.zeros(current.shape[1:], dtype=current.dtype)

@@ -4,6 +4,7 @@ import torch
 from torch import Tensor, nn
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.validation import check_time_axis
 
 
 class TwoPhaseNeuron(nn.Module):
@@ -40,11 +41,7 @@ class TwoPhaseNeuron(nn.Module):
         self.register_buffer("v0", _as_buffer(v0, "v0"))
 
     def forward(self, current: Tensor) -> Tensor:
-        if current.dim() < 1:
-            raise ValueError(
-                "TwoPhaseNeuron expects currents of shape [T, ...] with a leading time axis, "
-                f"got a tensor of shape {tuple(current.shape)}."
-            )
+        check_time_axis(self, current)
         steps = current.shape[0]
         potential = self.v0.to(current.dtype) + current.sum(dim=0)
         count = torch.clamp(torch.floor(potential / self.threshold.to(current.dtype)), 0, steps)
