@@ -24,6 +24,8 @@ class DatasetUnavailableError(RuntimeError):
             e.g. ``"planetoid/PubMed/raw"``.
         missing_file_names (Sequence[str]): raw files that could not be found.
         download_failure (str): why the ecosystem's downloader could not fetch them.
+        downloader (str): who downloads the files where a network exists, named in the
+            suggested fixes. (default: ``"PyTorch Geometric"``)
 
     Attributes:
         missing_file_names (list[str]): the raw files that are missing.
@@ -36,11 +38,12 @@ class DatasetUnavailableError(RuntimeError):
         relative_dir: str,
         missing_file_names: Sequence[str],
         download_failure: str,
+        downloader: str = "PyTorch Geometric",
     ) -> None:
         self.missing_file_names = list(missing_file_names)
         self.raw_dir = Path(root) / relative_dir
         message = _unavailable_message(
-            self.raw_dir, relative_dir, self.missing_file_names, download_failure
+            self.raw_dir, relative_dir, self.missing_file_names, download_failure, downloader
         )
         super().__init__(message)
 
@@ -90,7 +93,11 @@ def _copy_file(source: Path, target: Path) -> None:
 
 
 def _unavailable_message(
-    raw_dir: Path, relative_dir: str, missing_file_names: list[str], download_failure: str
+    raw_dir: Path,
+    relative_dir: str,
+    missing_file_names: list[str],
+    download_failure: str,
+    downloader: str,
 ) -> str:
     mirror = mirror_root()
     if mirror is None:
@@ -107,5 +114,5 @@ def _unavailable_message(
         f"The download failed: {download_failure}. "
         f"To fix this, do one of: set {MIRROR_ENV_VAR} to a folder laid out like {example_path}; "
         f"put the files into {raw_dir}; or run once with network access so that "
-        "PyTorch Geometric downloads them."
+        f"{downloader} downloads them."
     )
