@@ -1,10 +1,14 @@
-"""Calibration: activation statistics of the ANN at every activation call site."""
+"""Calibration: activation statistics of the ANN at every activation call site, over batches."""
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, fx
+
+# Non-zero activations kept per site for percentiles: exact up to this many values,
+# a uniform random subsample (fixed seed) beyond, e.g. for many images of a wide CNN layer.
+MAX_KEPT_VALUES = 1 << 22
 
 
 @dataclass
@@ -12,9 +16,12 @@ class SiteStatistics:
     """What calibration saw at one activation site.
 
     Attributes:
-        max (float): largest activation.
-        channel_max (Tensor): largest activation per channel (last axis), :math:`(F,)`.
-        nonzero (Tensor): all non-zero activations, sorted ascending, :math:`(M,)`.
+        max (float): largest activation (exact).
+        channel_max (Tensor): largest activation per channel (axis 1 of
+            :math:`(N, F)` node features or :math:`(B, C, H, W)` feature maps), :math:`(C,)`.
+        nonzero (Tensor): the non-zero activations, sorted ascending, :math:`(M,)`;
+            all of them up to :data:`MAX_KEPT_VALUES`, else a uniform random subsample
+            of that size (fixed seed).
         count (int): number of activations seen (zeros included).
     """
 
@@ -25,20 +32,39 @@ class SiteStatistics:
 
     @classmethod
     def from_activations(cls, activations: Tensor) -> "SiteStatistics":
-        """Summarise activations of shape :math:`(N, *, F)`."""
-        flat = activations.detach().reshape(-1, activations.shape[-1])
-        nonzero = flat[flat != 0].sort().values
+        """Summarise activations of shape :math:`(N, C, *)`."""
+        return cls.from_batches([activations])
+
+    @classmethod
+    def from_batches(cls, batches: Sequence[Tensor]) -> "SiteStatistics":
+        """Summarise the activations of several batches, each of shape :math:`(N_i, C, *)`."""
+        return cls.from_parts([summary_parts(activations) for activations in batches])
+
+    @classmethod
+    def from_parts(cls, parts: Sequence[Tuple[Tensor, Tensor, int]]) -> "SiteStatistics":
+        """Merge per-batch :func:`summary_parts` (so full activations need not be kept)."""
+        if not parts:
+            raise ValueError("Calibration needs at least one batch of activations.")
+        channel_max = torch.stack([batch_max for batch_max, _, _ in parts]).max(dim=0).values
+        channel_max = channel_max.nan_to_num(neginf=0.0)  # channels never seen
+        count = sum(batch_count for _, _, batch_count in parts)
+        values = torch.cat([nonzero for _, nonzero, _ in parts])
+        if values.numel() > MAX_KEPT_VALUES:
+            generator = torch.Generator().manual_seed(0)
+            keep = torch.randperm(values.numel(), generator=generator)[:MAX_KEPT_VALUES]
+            largest = values.argmax()  # keep the exact maximum among the sample
+            values = torch.cat([values[keep], values[largest].view(1)])
         return cls(
-            max=float(flat.max()) if flat.numel() else 0.0,
-            channel_max=flat.max(dim=0).values if flat.numel() else torch.zeros(flat.shape[-1]),
-            nonzero=nonzero,
-            count=flat.numel(),
+            max=float(channel_max.max()) if count else 0.0,
+            channel_max=channel_max,
+            nonzero=values.sort().values,
+            count=count,
         )
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile (0-100) of the non-zero activations, linear interpolation.
 
-        Computed exactly on the sorted values (no per-batch estimate). Returns 0
+        Computed on the sorted values (no per-batch estimate). Returns 0
         when the site never activated.
         """
         if not 0 < p <= 100:
@@ -53,8 +79,22 @@ class SiteStatistics:
         return float(values[low] * (1 - fraction) + values[high] * fraction)
 
 
+def summary_parts(activations: Tensor) -> Tuple[Tensor, Tensor, int]:
+    """Per-channel maxima :math:`(C,)` (``-inf`` without rows), non-zero values, count."""
+    per_channel = activations.detach().transpose(0, 1).reshape(activations.shape[1], -1)
+    if per_channel.shape[1]:
+        channel_max = per_channel.max(dim=1).values
+    else:
+        channel_max = per_channel.new_full((per_channel.shape[0],), float("-inf"))
+    return channel_max, per_channel[per_channel != 0], per_channel.numel()
+
+
 class ActivationRecorder(fx.Interpreter):
-    """Runs a traced ANN and keeps the outputs of the named nodes."""
+    """Runs a traced ANN, keeps the outputs of the named nodes and notes every sample shape.
+
+    The shape of one sample (without the leading batch or node axis) of every
+    tensor-valued node is stored in ``node.meta["sample_shape"]``.
+    """
 
     def __init__(self, module: fx.GraphModule, node_names: Sequence[str]) -> None:
         super().__init__(module)
@@ -63,6 +103,8 @@ class ActivationRecorder(fx.Interpreter):
 
     def run_node(self, node: fx.Node):
         result = super().run_node(node)
+        if isinstance(result, Tensor) and result.dim() >= 1:
+            node.meta["sample_shape"] = tuple(result.shape[1:])
         if node.name in self.node_names:
             self.outputs[node.name] = result.detach()
         return result
@@ -71,25 +113,25 @@ class ActivationRecorder(fx.Interpreter):
 @torch.no_grad()
 def collect_site_statistics(
     ann: fx.GraphModule,
-    inputs: Sequence,
+    batches: Sequence[Sequence],
     site_names: Sequence[str],
     rows: Optional[Tensor] = None,
 ) -> Dict[str, SiteStatistics]:
-    """Run ``ann`` on ``inputs`` and summarise the activations at each site.
+    """Run ``ann`` on every batch of inputs and summarise the activations at each site.
 
     Args:
         ann: the traced, normalised ANN in eval mode.
-        inputs: positional inputs of the model (e.g. ``x, edge_index``).
+        batches: positional model inputs per batch (e.g. ``[(x, edge_index)]``
+            for a graph, ``[(images,), ...]`` for a CNN).
         site_names: fx node names of the activation sites.
         rows: optional boolean mask or index over the first axis (the nodes of
             a graph) restricting which rows enter the statistics.
     """
-    recorder = ActivationRecorder(ann, site_names)
-    recorder.run(*inputs)
-    statistics = {}
-    for name in site_names:
-        activations = recorder.outputs[name]
-        if rows is not None:
-            activations = activations[rows]
-        statistics[name] = SiteStatistics.from_activations(activations)
-    return statistics
+    parts: Dict[str, list] = {name: [] for name in site_names}
+    for inputs in batches:
+        recorder = ActivationRecorder(ann, site_names)
+        recorder.run(*inputs)
+        for name in site_names:
+            activations = recorder.outputs[name]
+            parts[name].append(summary_parts(activations if rows is None else activations[rows]))
+    return {name: SiteStatistics.from_parts(parts[name]) for name in site_names}

@@ -1,8 +1,9 @@
 """The conversion lifecycle: validate, trace, normalise, calibrate, build, check."""
 
 import copy
+import inspect
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, fx, nn
@@ -13,11 +14,16 @@ from gsnn.coding import CODERS
 from gsnn.coding.validation import check_time_steps
 from gsnn.convert.calibrate import collect_site_statistics
 from gsnn.convert.errors import ConversionError
-from gsnn.convert.normalise import check_supported, remove_inference_identities
+from gsnn.convert.normalise import (
+    check_supported,
+    modularise_functional_pools,
+    remove_inference_identities,
+)
 from gsnn.convert.rules import (
     NORMALISATION_MODULES,
+    STRUCTURAL_RULES,
     SYNAPTIC_RULES,
-    TIME_SHIFTED_DIM_FUNCTIONS,
+    TIME_SHIFTED_DIMS,
     OpRole,
     activation_kind,
     qualified_name,
@@ -26,12 +32,12 @@ from gsnn.convert.rules import (
 from gsnn.convert.spiking_network import OutputOp, SpikingNetwork
 from gsnn.convert.tracer import trace
 from gsnn.methods import ActivationSite, ConversionMethod, get_method
-from gsnn.nn import OneToOneSynapse, SynapticLayer
+from gsnn.nn import OneToOneSynapse, SpikingAvgPool2d, SpikingMaxPool2d, SynapticLayer
 from gsnn.nn.graph_adjacency import check_edge_index
 
 logger = logging.getLogger(__name__)
 
-CalibrationData = Union[Data, Tensor, Sequence[Tensor]]
+CalibrationData = Union[Data, Tensor, Sequence[Tensor], Iterable]
 
 
 def model_inputs(data: CalibrationData) -> Tuple:
@@ -56,6 +62,52 @@ def model_inputs(data: CalibrationData) -> Tuple:
         "Calibration data must be a torch_geometric Data object, a tensor or a tuple of "
         f"model inputs, got {type(data).__name__}."
     )
+
+
+def _positional_arity(model: nn.Module) -> Tuple[int, int]:
+    """How many positional inputs ``model.forward`` needs at least and takes at most."""
+    parameters = [
+        p
+        for p in inspect.signature(model.forward).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    required = sum(p.default is inspect.Parameter.empty for p in parameters)
+    return required, len(parameters)
+
+
+def calibration_batches(data: CalibrationData, model: nn.Module) -> List[Tuple]:
+    """The model inputs of every calibration batch in ``data``.
+
+    A PyG ``Data``, a tensor, or a tuple or list of as many tensors as
+    ``model.forward`` takes is one batch (see :func:`model_inputs`). Any other
+    iterable (a ``DataLoader``, a list of image batches) gives one batch per
+    item: a bare tensor, a PyG ``Data``, or an ``(inputs, labels)`` pair whose
+    labels are ignored.
+    """
+    required, most = _positional_arity(model)
+
+    def fits(batch) -> bool:
+        return (
+            isinstance(batch, (tuple, list))
+            and required <= len(batch) <= most
+            and all(isinstance(item, Tensor) for item in batch)
+        )
+
+    if isinstance(data, (Data, Tensor)) or fits(data):
+        return [model_inputs(data)]
+    if not isinstance(data, Iterable):
+        raise ValueError(
+            "Calibration data must be a torch_geometric Data object, a tensor, a tuple of "
+            f"model inputs or an iterable of batches (a DataLoader), got {type(data).__name__}."
+        )
+    batches = []
+    for batch in data:
+        if isinstance(batch, (tuple, list)) and not fits(batch) and len(batch) == 2:
+            batch = batch[0]  # (inputs, labels)
+        batches.append(model_inputs(batch))
+    if not batches:
+        raise ValueError("The calibration loader yielded no batches; give it some data.")
+    return batches
 
 
 def _check_features(x: Tensor) -> None:
@@ -103,7 +155,7 @@ def _split_output_ops(graph_module: fx.GraphModule) -> List[OutputOp]:
 
 
 def _activation_sites(
-    graph_module: fx.GraphModule, ann_inputs: Tuple, rows: Optional[Tensor], method
+    graph_module: fx.GraphModule, batches: List[Tuple], rows: Optional[Tensor], method
 ) -> List[ActivationSite]:
     modules = dict(graph_module.named_modules())
     nodes = [
@@ -111,7 +163,7 @@ def _activation_sites(
         for n in graph_module.graph.nodes
         if n.op.startswith("call") and role_of(n, modules) is OpRole.ACTIVATION
     ]
-    statistics = collect_site_statistics(graph_module, ann_inputs, [n.name for n in nodes], rows)
+    statistics = collect_site_statistics(graph_module, batches, [n.name for n in nodes], rows)
     sites = [
         ActivationSite(
             name=n.name,
@@ -134,6 +186,17 @@ def _replace_synaptic_layers(graph_module: fx.GraphModule) -> None:
     calls: Dict[str, int] = {}
     failures = []
     for node in graph_module.graph.nodes:
+        if node.op == "call_module" and role_of(node, modules) is OpRole.STRUCTURAL:
+            module = graph_module.get_submodule(node.target)
+            if type(module) in STRUCTURAL_RULES:  # weightless: may serve several call sites
+                try:
+                    spiking = STRUCTURAL_RULES[type(module)](module)
+                except ValueError as error:
+                    failures.append(f"{qualified_name(node, modules)}: {error}")
+                    continue
+                graph_module.delete_submodule(node.target)
+                graph_module.add_submodule(node.target, spiking)
+            continue
         if node.op != "call_module" or role_of(node, modules) is not OpRole.SYNAPTIC:
             continue
         calls[node.target] = calls.get(node.target, 0) + 1
@@ -185,19 +248,22 @@ def _fold_normalisations(graph_module: fx.GraphModule) -> None:
 
 
 def _shift_time_dims(graph_module: fx.GraphModule) -> None:
-    """Ops with a non-negative ``dim`` skip the leading time axis of ``[T, ...]`` tensors."""
+    """Dimension arguments of ``cat`` and ``flatten`` skip the leading time axis of ``[T, ...]``."""
     for node in graph_module.graph.nodes:
-        if node.op != "call_function" or node.target not in TIME_SHIFTED_DIM_FUNCTIONS:
+        if node.op not in ("call_function", "call_method"):
             continue
-        if "dim" in node.kwargs:
-            dim = node.kwargs["dim"]
-            if dim >= 0:
-                node.update_kwarg("dim", dim + 1)
-        elif len(node.args) > 1:
-            if node.args[1] >= 0:
-                node.update_arg(1, node.args[1] + 1)
-        else:
-            node.update_kwarg("dim", 1)
+        if node.target not in TIME_SHIFTED_DIMS:
+            continue
+        names, default = TIME_SHIFTED_DIMS[node.target]
+        for position, name in enumerate(names, start=1):
+            if name in node.kwargs:
+                if node.kwargs[name] >= 0:
+                    node.update_kwarg(name, node.kwargs[name] + 1)
+            elif len(node.args) > position:
+                if node.args[position] >= 0:
+                    node.update_arg(position, node.args[position] + 1)
+            elif position == 1:
+                node.update_kwarg(name, default + 1)
 
 
 def _insert_neurons(
@@ -217,30 +283,94 @@ def _insert_neurons(
         graph_module.add_submodule(neuron_name, nn.Identity())
         with graph_module.graph.inserting_after(node):
             neuron_node = graph_module.graph.call_module(neuron_name, (node.args[0],))
+        neuron_node.meta = dict(node.meta)
         node.replace_all_uses_with(neuron_node)
         graph_module.graph.erase_node(node)
         _connect_spikes(graph_module, neuron_node, threshold)
     return thresholds
 
 
+def _is_structural(node: fx.Node, modules: Dict[str, nn.Module]) -> bool:
+    return node.op.startswith("call") and role_of(node, modules) is OpRole.STRUCTURAL
+
+
+def _weighted_consumers(
+    user: fx.Node, source: fx.Node, modules: Dict[str, nn.Module], events: float = 1.0
+) -> Optional[List[Tuple[nn.Module, float]]]:
+    """The weighted layers that receive ``source``'s output via ``user``, through pooling
+    and flattening only.
+
+    Returns ``(layer, events)`` pairs, ``events`` being the spike events one
+    unit of the layer's input stands for (average pooling folded in), or
+    ``None`` when a path ends elsewhere (an add, the output) or passes an
+    average pool of uneven windows (see :meth:`~gsnn.nn.SpikingAvgPool2d.events_per_unit`).
+    """
+    module = modules.get(user.target) if user.op == "call_module" else None
+    if not _is_structural(user, modules):
+        weighted = hasattr(module, "scale_inputs_") and user.args[0] is source
+        return [(module, events)] if weighted else None
+    if isinstance(module, SpikingAvgPool2d):
+        per_unit = module.events_per_unit(source.meta.get("sample_shape", ()))
+        if per_unit is None:
+            return None
+        events *= per_unit
+    consumers = []
+    for below in user.users:
+        found = _weighted_consumers(below, user, modules, events)
+        if found is None:
+            return None
+        consumers += found
+    return consumers
+
+
 def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshold: Tensor) -> None:
-    """Fold the threshold into receiving synaptic layers, else insert a one-to-one synapse."""
+    """Fold the threshold into receiving synaptic layers, else insert a one-to-one synapse.
+
+    Pooling and flattening between the neuron and weighted layers commute with
+    the (per-channel) threshold, so it folds through them.
+    """
     modules = dict(graph_module.named_modules())
     for index, user in enumerate(list(neuron_node.users)):
-        receiver = modules.get(user.target) if user.op == "call_module" else None
-        if (
-            receiver is not None
-            and hasattr(receiver, "scale_inputs_")
-            and user.args[0] is neuron_node
-        ):
-            receiver.scale_inputs_(threshold)
-            receiver.receives_spikes = True
+        consumers = _weighted_consumers(user, neuron_node, modules)
+        if consumers is not None:
+            for receiver, events in consumers:
+                receiver.scale_inputs_(threshold)
+                receiver.receives_spikes = True
+                receiver.input_event_scale = events
             continue
         synapse_name = f"{neuron_node.name}_synapse{index}"
         graph_module.add_submodule(synapse_name, OneToOneSynapse(threshold))
         with graph_module.graph.inserting_after(neuron_node):
             synapse_node = graph_module.graph.call_module(synapse_name, (neuron_node,))
+        synapse_node.meta = dict(neuron_node.meta)
         user.replace_input_with(neuron_node, synapse_node)
+
+
+def _check_max_pools(
+    graph_module: fx.GraphModule, neuron_names: set, method: ConversionMethod
+) -> None:
+    """Max pooling is exact on spike counts of a neuron population, and nowhere else."""
+    modules = dict(graph_module.named_modules())
+    problems = []
+    for node in graph_module.graph.nodes:
+        if node.op != "call_module" or not isinstance(modules[node.target], SpikingMaxPool2d):
+            continue
+        source = node.args[0]
+        if isinstance(modules.get(getattr(source, "target", None)), OneToOneSynapse):
+            source = source.args[0]  # weighted spikes on their way to an add or the output
+        if not (isinstance(source, fx.Node) and source.target in neuron_names):
+            problems.append(
+                f"{node.target}: max pooling of currents has no exact spiking form; apply it "
+                "after the activation (for ReLU-like activations both orders give the same ANN)"
+            )
+        elif not method.exact_max_pool:
+            problems.append(
+                f"{node.target}: method '{method.name}' weights its spikes by time, so a "
+                "spike's value is not its count and max pooling is not exact; use AvgPool2d "
+                "(or a count-coded method such as qcfs, two-phase or one-spike)"
+            )
+    if problems:
+        raise ConversionError("Cannot convert max pooling: " + "; ".join(problems), problems)
 
 
 def _mark_spike_input(graph_module: fx.GraphModule) -> None:
@@ -260,6 +390,9 @@ def _gain_sources(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, 
         if not isinstance(graph_module.get_submodule(node.target), SynapticLayer):
             continue
         feeder = node.args[0]
+        modules = dict(graph_module.named_modules())
+        while isinstance(feeder, fx.Node) and _is_structural(feeder, modules):
+            feeder = feeder.args[0]
         if isinstance(feeder, fx.Node) and feeder.op == "placeholder":
             sources[node.target] = "input"
         elif isinstance(feeder, fx.Node) and feeder.target in neuron_names:
@@ -298,13 +431,16 @@ def convert(
     Args:
         model (nn.Module): trained PyG or torch model, in any usual style.
         data: calibration data: a PyG ``Data`` (the model is called as
-            ``model(x, edge_index[, edge_weight])``), a tensor, or a tuple of inputs.
+            ``model(x, edge_index[, edge_weight])``), a tensor, a tuple of inputs,
+            or an iterable of batches such as a ``DataLoader`` of ``(images,
+            labels)`` or of bare image tensors (labels are never used). Every
+            batch enters the statistics; the agreement check runs on the first.
         method (str or ConversionMethod): a registered method name
             (``gsnn.methods.METHODS``) or an instance. (default: ``"qcfs"``)
         T (int): time steps per inference. (default: ``8``)
         coding (str): input coding, one of ``gsnn.coding.CODERS``. (default: ``"analog"``)
-        mask (Tensor, optional): rows (nodes) whose activations calibrate the
-            thresholds and enter the check; default all.
+        mask (Tensor, optional): rows (nodes) of a single calibration batch whose
+            activations calibrate the thresholds and enter the check; default all.
         check (bool): run the agreement check and store it in
             ``snn.conversion_check``. (default: ``True``)
         progress (bool): show a progress bar over the lifecycle stages. (default: ``False``)
@@ -329,8 +465,15 @@ def convert(
             f"Method {recipe.name!r} weights or injects the input by its own schedule and "
             f"needs coding='analog', got coding={coding!r}."
         )
-    inputs = model_inputs(data)
-    _check_features(inputs[0])
+    batches = calibration_batches(data, model)
+    inputs = batches[0]
+    for batch in batches:
+        _check_features(batch[0])
+    if mask is not None and len(batches) > 1:
+        raise ValueError(
+            "A row mask selects nodes of one graph; with a loader of several batches, "
+            "put only the calibration samples into the loader instead."
+        )
     if mask is not None and (mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]):
         raise ValueError(
             f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
@@ -348,14 +491,16 @@ def convert(
     bar.update()
     bar.set_postfix_str("normalise")
     remove_inference_identities(graph_module)
+    modularise_functional_pools(graph_module)
     check_supported(graph_module)
     output_ops = _split_output_ops(graph_module)
     bar.update()
     bar.set_postfix_str("calibrate")
-    sites = _activation_sites(graph_module, inputs, mask, recipe)
+    sites = _activation_sites(graph_module, batches, mask, recipe)
     bar.update()
     bar.set_postfix_str("build")
 
+    ann_reference = copy.deepcopy(graph_module) if recipe.calibrates_network else None
     _replace_synaptic_layers(graph_module)
     _fold_normalisations(graph_module)
     thresholds = _insert_neurons(graph_module, sites, recipe, T)
@@ -363,6 +508,7 @@ def convert(
     if hasattr(coder, "amplitude"):  # a weighted input code: fold its amplitude downstream
         first_input = next(n for n in graph_module.graph.nodes if n.op == "placeholder")
         _connect_spikes(graph_module, first_input, coder.amplitude)
+    _check_max_pools(graph_module, set(thresholds), recipe)
     _shift_time_dims(graph_module)
     graph_module.graph.lint()
     graph_module.recompile()
@@ -377,10 +523,12 @@ def convert(
         thresholds,
         T,
         output_ops,
-        input_features=inputs[0].shape[-1],
+        sample_shape=tuple(inputs[0].shape[1:]),
         depths=_node_depths(graph_module, set(thresholds)),
         gain_sources=_gain_sources(graph_module, set(thresholds)),
     )
+    if recipe.calibrates_network:
+        recipe.calibrate_network(snn, ann_reference, batches, mask)
     bar.update()
     bar.set_postfix_str("check")
     snn.conversion_check = None

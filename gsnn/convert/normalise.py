@@ -6,7 +6,13 @@ import torch
 from torch import fx, nn
 
 from gsnn.convert.errors import ConversionError
-from gsnn.convert.rules import OpRole, qualified_name, role_of, supported_ops_summary
+from gsnn.convert.rules import (
+    FUNCTIONAL_POOLS,
+    OpRole,
+    qualified_name,
+    role_of,
+    supported_ops_summary,
+)
 
 TRACE_GUARDS = {torch.fx._symbolic_trace._assert_is_none}
 
@@ -23,6 +29,33 @@ def remove_inference_identities(graph_module: fx.GraphModule) -> None:
     for node in list(graph_module.graph.nodes):
         if node.op == "placeholder" and not node.users and node.args:
             graph_module.graph.erase_node(node)  # specialised default argument
+    graph_module.graph.lint()
+    graph_module.recompile()
+
+
+def modularise_functional_pools(graph_module: fx.GraphModule) -> None:
+    """Rewrite ``F.avg_pool2d(x, 2)`` and friends into calls of the equivalent pooling module.
+
+    The rule table then handles functional and module pooling alike.
+    """
+    for index, node in enumerate(list(graph_module.graph.nodes)):
+        if node.op != "call_function" or node.target not in FUNCTIONAL_POOLS:
+            continue
+        module_type, argument_names = FUNCTIONAL_POOLS[node.target]
+        options = dict(zip(argument_names, node.args[1:]))
+        options.update(node.kwargs)
+        if any(isinstance(value, fx.Node) for value in options.values()):
+            raise ConversionError(
+                f"{qualified_name(node, {})} has pooling options computed at run time; give "
+                "them as constants.",
+                [qualified_name(node, {})],
+            )
+        name = f"functional_pool_{index}"
+        graph_module.add_submodule(name, module_type(**options))
+        with graph_module.graph.inserting_after(node):
+            pool = graph_module.graph.call_module(name, (node.args[0],))
+        node.replace_all_uses_with(pool)
+        graph_module.graph.erase_node(node)
     graph_module.graph.lint()
     graph_module.recompile()
 

@@ -9,6 +9,7 @@ from gsnn.coding.validation import check_time_steps
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
 from gsnn.neurons import IFNeuron
+from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
 from gsnn.nn.synaptic_layer import SynapticLayer
 
 OutputOp = Tuple[str, object, tuple, dict]  # (fx op, target, extra args, kwargs)
@@ -35,7 +36,8 @@ class SpikingNetwork(nn.Module):
             :attr:`T` changes.
         T (int): time steps per inference.
         output_ops (list): ops applied to decoded logits (e.g. ``log_softmax``).
-        input_features (int): feature size of the first input, checked on every call.
+        sample_shape (tuple): shape of one row of the first input (a node's
+            features, an image), checked on every call.
         depths (dict): for every module call (and ``"output"``), the number of
             neurons on the longest path from the input up to it.
         gain_sources (dict): synaptic layers fed by neurons (``"spikes"``) or by
@@ -50,7 +52,7 @@ class SpikingNetwork(nn.Module):
         thresholds: Dict[str, Tensor],
         T: int,
         output_ops: Sequence[OutputOp] = (),
-        input_features: Optional[int] = None,
+        sample_shape: Optional[Tuple[int, ...]] = None,
         depths: Optional[Dict[str, int]] = None,
         gain_sources: Optional[Dict[str, str]] = None,
     ) -> None:
@@ -60,7 +62,7 @@ class SpikingNetwork(nn.Module):
         self.method = method
         self.thresholds = dict(thresholds)
         self.output_ops = list(output_ops)
-        self.input_features = input_features
+        self.sample_shape = tuple(sample_shape) if sample_shape is not None else None
         self.depths = dict(depths or {})
         self.depth = self.depths.get("output", 0)
         self.gain_sources = dict(gain_sources or {})
@@ -112,10 +114,15 @@ class SpikingNetwork(nn.Module):
             raise ValueError(
                 "The input features contain NaN or infinite values; clean or impute them first."
             )
-        if self.input_features is not None and (x.dim() < 2 or x.shape[-1] != self.input_features):
+        if self.sample_shape is not None and tuple(x.shape[1:]) != self.sample_shape:
+            if len(self.sample_shape) == 1:
+                raise ValueError(
+                    f"The network was converted for inputs with {self.sample_shape[0]} features "
+                    f"per row, got a tensor of shape {tuple(x.shape)}."
+                )
             raise ValueError(
-                f"The network was converted for inputs with {self.input_features} features "
-                f"per row, got a tensor of shape {tuple(x.shape)}."
+                f"The network was converted for inputs of shape [batch, "
+                f"{', '.join(map(str, self.sample_shape))}], got {tuple(x.shape)}."
             )
 
     def _apply_output_ops(self, logits: Tensor) -> Tensor:
@@ -148,6 +155,10 @@ class SpikingNetwork(nn.Module):
         self._check_inputs(inputs)
         encoded = self.coder(inputs[0], self.steps)
         neurons = [module for _, module in self.neurons()]
+        if any(isinstance(module, SpikingMaxPool2d) for module in self.body.modules()):
+            raise ValueError(
+                "forward_stepwise cannot stream max pooling by running counts; use forward()."
+            )
         if not all(isinstance(neuron, IFNeuron) for neuron in neurons):
             raise ValueError(
                 f"forward_stepwise streams online neurons only; method {self.method.name!r} "

@@ -40,6 +40,7 @@ class CSSMethod(ConversionMethod):
     accepted_activations = ("relu", "threshold_relu", "qcfs")
     training_hint = "train with ReLU (no retraining is needed)."
     accepts_spike_coded_input = False
+    exact_max_pool = False
 
     def __init__(self, base: float = 2.0, silent_steps: int = 1, percentile: float = 100.0):
         if not 1 < base <= 3:

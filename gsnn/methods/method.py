@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Optional, Tuple
+from typing import TYPE_CHECKING, ClassVar, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -64,6 +64,11 @@ class ConversionMethod(ABC):
     training_hint: ClassVar[str]
     # weighted and single-injection schedules assume the analog input coding
     accepts_spike_coded_input: ClassVar[bool] = True
+    # a spike's value is monotone in its neuron's running count, so max pooling by running
+    # counts is exact (methods.md O16b); weighted digit codes (phase, CSS) are not
+    exact_max_pool: ClassVar[bool] = True
+    # methods that fine-tune the built SNN against the ANN (dual-phase stage 2)
+    calibrates_network: ClassVar[bool] = False
 
     def check_site(self, site: ActivationSite) -> Optional[str]:
         """A problem description if this method cannot convert ``site``, else ``None``."""
@@ -114,6 +119,26 @@ class ConversionMethod(ABC):
         ``None``: the ``coding`` chosen in :func:`gsnn.convert` is used.
         """
         return None
+
+    def calibrate_network(
+        self,
+        snn: nn.Module,
+        ann: nn.Module,
+        batches: List[Tuple],
+        rows: Optional[Tensor],
+    ) -> None:
+        """Adjust the built spiking network ``snn`` against the ANN, in place.
+
+        Called by :func:`gsnn.convert` only when :attr:`calibrates_network` is set.
+
+        Args:
+            snn (SpikingNetwork): the converted network, neurons built for its ``T``.
+            ann (fx.GraphModule): the traced, normalised ANN (eval mode); its
+                activation nodes carry the names of the sites, so the
+                neuron ``neuron_<site>`` of ``snn.body`` replaces ANN node ``<site>``.
+            batches (list of tuple): calibration inputs, each a tuple of model inputs.
+            rows (Tensor, optional): rows (nodes) of each batch that may be used.
+        """
 
     def latency(self, depth: int, T: int) -> int:
         """End-to-end steps until the output is complete, for ``depth`` spiking layers.

@@ -36,6 +36,7 @@ class PhaseMethod(ConversionMethod):
     accepted_activations = ("relu", "threshold_relu", "qcfs")
     training_hint = "train with ReLU."
     accepts_spike_coded_input = False
+    exact_max_pool = False
 
     def __init__(self, period: int = 8, percentile: float = 99.9) -> None:
         if not isinstance(period, int) or period < 1:

@@ -87,7 +87,8 @@ class StatsRecorder:
             dense = module.dense_macs(*inputs)
             if module.receives_spikes:
                 fanout = module.synaptic_fanout(*inputs)
-                layer.synaptic_ops += float((x.abs().sum(dim=0) * fanout).sum())
+                events = x.abs().sum(dim=0) * getattr(module, "input_event_scale", 1.0)
+                layer.synaptic_ops += float((events * fanout).sum())
             else:
                 layer.macs += dense * (1 if is_time_constant(x) else steps)
             layer.ann_macs = dense

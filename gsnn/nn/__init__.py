@@ -1,4 +1,4 @@
-"""Time-batched synaptic layers. Inputs and outputs are time-major ``[T, ...]``.
+"""Time-batched synaptic layers and pooling. Inputs and outputs are time-major ``[T, ...]``.
 
 Every synaptic layer has ``receives_spikes`` (set by the converter),
 ``synaptic_fanout(...)`` (accumulates per unit input event, for SOP counts) and
@@ -8,10 +8,13 @@ Every synaptic layer has ``receives_spikes`` (set by the converter),
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.one_to_one_synapse import OneToOneSynapse
 from gsnn.nn.readout import MeanReadout, SumReadout, WeightedSumReadout
+from gsnn.nn.spiking_avg_pool2d import SpikingAvgPool2d
+from gsnn.nn.spiking_conv2d import SpikingConv2d
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
 from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
+from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
 from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
 from gsnn.nn.spiking_sg_conv import SpikingSGConv
 from gsnn.nn.synaptic_layer import SynapticLayer
@@ -20,10 +23,13 @@ __all__ = [
     "GraphAdjacency",
     "MeanReadout",
     "OneToOneSynapse",
+    "SpikingAvgPool2d",
+    "SpikingConv2d",
     "SpikingGCNConv",
     "SpikingGraphConv",
     "SpikingGraphLayer",
     "SpikingLinear",
+    "SpikingMaxPool2d",
     "SpikingSAGEConv",
     "SpikingSGConv",
     "SumReadout",

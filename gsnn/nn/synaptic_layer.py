@@ -1,4 +1,5 @@
 """What every synaptic layer shares: spike flag, per-step gains and the bias schedule."""
+
 from typing import Optional
 
 from torch import Tensor, nn
@@ -20,6 +21,9 @@ class SynapticLayer(nn.Module):
             step; weighted codes add it once (a one-hot vector at the step of the
             first input digit) or weighted like the spikes. ``None`` adds it
             unweighted at every step (rate codes).
+        input_event_scale (float): spike events one unit of input stands for;
+            above 1 when average pooling between the neurons and this layer is
+            folded into it (a pooled unit is the mean of several spikes).
     """
 
     def __init__(self) -> None:
@@ -27,6 +31,7 @@ class SynapticLayer(nn.Module):
         self.receives_spikes = True
         self.step_gains: Optional[Tensor] = None
         self.bias_gains: Optional[Tensor] = None
+        self.input_event_scale = 1.0
 
     def finish_steps(self, out: Tensor, bias: Optional[Tensor]) -> Tensor:
         """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``."""

@@ -26,3 +26,18 @@ def map_steps(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         one_step = fn(x[:1])
         return one_step.expand(x.shape[0], *one_step.shape[1:])
     return fn(x)
+
+
+def map_samples(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """Apply a per-sample op ``fn`` (e.g. a 2-d convolution) to ``x`` of shape ``[T, B, ...]``.
+
+    The time and batch axes are merged into one batch axis of ``T·B`` samples,
+    so one call serves all steps; a time-constant ``x`` is computed once.
+    """
+
+    def merged(block: Tensor) -> Tensor:
+        steps, batch = block.shape[:2]
+        out = fn(block.reshape(steps * batch, *block.shape[2:]))
+        return out.reshape(steps, batch, *out.shape[1:])
+
+    return map_steps(merged, x)
