@@ -71,9 +71,11 @@ class StatsRecorder:
         def hook(module, inputs, spikes):
             layer = self._layer(name, "neuron")
             layer.neurons = spikes[0].numel()
-            layer.spikes += float(spikes.abs().sum())
+            layer.add_steps("spikes", spikes.abs().flatten(1).sum(dim=1))
             per_step = getattr(module, "multiplies_per_neuron_step", 0)
-            layer.multiplies += per_step * spikes[0].numel() * spikes.shape[0]
+            if per_step:
+                steps = torch.full((spikes.shape[0],), float(per_step * spikes[0].numel()))
+                layer.add_steps("multiplies", steps)
             self.stats.time_steps = max(self.stats.time_steps, spikes.shape[0])
 
         return hook
@@ -86,14 +88,17 @@ class StatsRecorder:
             steps = x.shape[0]
             dense = module.dense_macs(*inputs)
             if module.receives_spikes:
-                fanout = module.synaptic_fanout(*inputs)
-                events = x.abs().sum(dim=0) * getattr(module, "input_event_scale", 1.0)
-                layer.synaptic_ops += float((events * fanout).sum())
-            else:
-                layer.macs += dense * (1 if is_time_constant(x) else steps)
+                fanout = module.synaptic_fanout(*inputs) * getattr(module, "input_event_scale", 1.0)
+                events = (x.abs() * fanout.to(x.dtype)).flatten(1).sum(dim=1)
+                layer.add_steps("synaptic_ops", events)
+            else:  # analog input: MACs every step, or once at the first if time-constant
+                macs = torch.full((steps,), float(dense))
+                if is_time_constant(x):
+                    macs[1:] = 0
+                layer.add_steps("macs", macs)
             layer.ann_macs = dense
             gains = module.step_gains
             if gains is not None and not torch.all((gains == 0) | (gains == 1)):
-                layer.multiplies += output[0].numel() * int((gains != 0).sum())
+                layer.add_steps("multiplies", (gains != 0).to(torch.float64) * output[0].numel())
 
         return hook

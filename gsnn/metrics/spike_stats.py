@@ -1,7 +1,10 @@
 """Per-layer spike and operation statistics of one SNN run."""
 
-from dataclasses import dataclass, field
-from typing import List
+from dataclasses import dataclass, field, replace
+from typing import Dict, List
+
+import torch
+from torch import Tensor
 
 from gsnn.metrics.energy import EnergyModel
 
@@ -22,6 +25,9 @@ class LayerStats:
         multiplies (float): other operations that are not accumulates: the
             per-step gains of weighted codes (one per receiving neuron and step).
         ann_macs (float): MACs of the same layer in the ANN, for one inference.
+        per_step (dict): the same counts split by step, ``name -> (T,)`` tensor,
+            for ``spikes``, ``synaptic_ops``, ``macs`` and ``multiplies`` (a
+            time-constant analog input is computed, and counted, at step 1).
     """
 
     name: str
@@ -32,11 +38,25 @@ class LayerStats:
     macs: float = 0.0
     multiplies: float = 0.0
     ann_macs: float = 0.0
+    per_step: Dict[str, Tensor] = field(default_factory=dict)
 
     @property
     def spikes_per_neuron(self) -> float:
         """Mean spikes per neuron over the whole run (0 for synapses)."""
         return self.spikes / self.neurons if self.neurons else 0.0
+
+    def add_steps(self, name: str, counts: Tensor) -> None:
+        """Add per-step ``counts`` :math:`(T,)` to the count ``name`` and to its total."""
+        counts = counts.detach().to(torch.float64)
+        setattr(self, name, getattr(self, name) + float(counts.sum()))
+        previous = self.per_step.get(name)
+        self.per_step[name] = counts if previous is None else previous + counts
+
+    def truncated(self, steps: int) -> "LayerStats":
+        """The counts of the first ``steps`` steps only."""
+        totals = {name: float(counts[:steps].sum()) for name, counts in self.per_step.items()}
+        kept = {name: counts[:steps] for name, counts in self.per_step.items()}
+        return replace(self, per_step=kept, **totals)
 
 
 @dataclass
@@ -52,6 +72,19 @@ class SpikeStats:
     time_steps: int
     layers: List[LayerStats] = field(default_factory=list)
     energy_model: EnergyModel = field(default_factory=EnergyModel)
+
+    def truncated(self, steps: int) -> "SpikeStats":
+        """Statistics of the first ``steps`` steps of this run.
+
+        For online codes (rate, QCFS, burst: neurons that do not depend on
+        ``T``) these are exactly the statistics of a run with ``T = steps``, so
+        one long run gives cost versus time, as ``last_step_logits`` gives
+        accuracy versus time. Windowed codes fill their windows only at the end.
+        """
+        if not 1 <= steps <= self.time_steps:
+            raise ValueError(f"steps must lie in [1, {self.time_steps}], got {steps!r}.")
+        layers = [layer.truncated(steps) for layer in self.layers]
+        return replace(self, time_steps=steps, layers=layers)
 
     @property
     def spikes(self) -> float:
