@@ -30,6 +30,7 @@ CIFAR10_CLASSES = (
     "truck",
 )
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+IMAGE_FORMATS = ("JPEG", "PNG")
 SPLITS = ("train", "test")
 
 
@@ -132,8 +133,8 @@ def _assemble(found: dict, read, where: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _decode(data: bytes, name: str) -> np.ndarray:
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            pixels = np.asarray(image.convert("RGB"))
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
+            pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     except OSError as error:
         raise CifarFormatError(f"{name} is not a readable image ({error}).") from error
     height, width = CIFAR_IMAGE_SHAPE[1:]
