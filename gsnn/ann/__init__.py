@@ -2,20 +2,33 @@
 
 from gsnn.ann.activation import ACTIVATIONS, make_activation
 from gsnn.ann.gcn import GCN
+from gsnn.ann.image_training import image_accuracy, train_image_classifier
+from gsnn.ann.lenet5 import LeNet5
 from gsnn.ann.node_training import node_accuracy, train_node_classifier
 from gsnn.ann.nonzero_dropout import NonzeroDropout
 from gsnn.ann.qcfs import QCFS
 from gsnn.ann.qcfs_from_relu import qcfs_from_relu
+from gsnn.ann.reference_weights import REFERENCE_MODELS, ReferenceWeights, load_reference_model
+from gsnn.ann.resnet20 import ResNet20
 from gsnn.ann.threshold_relu import ThresholdReLU
+from gsnn.ann.vgg_small import VGGSmall
 
 __all__ = [
     "ACTIVATIONS",
     "GCN",
+    "LeNet5",
     "NonzeroDropout",
     "QCFS",
+    "REFERENCE_MODELS",
+    "ReferenceWeights",
+    "ResNet20",
     "ThresholdReLU",
+    "VGGSmall",
+    "image_accuracy",
+    "load_reference_model",
     "make_activation",
     "node_accuracy",
     "qcfs_from_relu",
+    "train_image_classifier",
     "train_node_classifier",
 ]

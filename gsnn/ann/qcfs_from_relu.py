@@ -1,6 +1,7 @@
 """Turn a trained ReLU model into a QCFS model without retraining."""
 
 import copy
+import math
 from typing import Sequence, Union
 
 import torch
@@ -8,6 +9,16 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gsnn.ann.qcfs import QCFS
+
+
+def _quantile(values: Tensor, q: float) -> float:
+    """``torch.quantile`` (linear interpolation) without its limit of 2**24 elements,
+    which the activations of a CNN over a few hundred calibration images exceed."""
+    position = q * (values.numel() - 1)
+    below, above = math.floor(position), math.ceil(position)
+    low = float(values.kthvalue(below + 1).values)
+    high = low if above == below else float(values.kthvalue(above + 1).values)
+    return low + (position - below) * (high - low)
 
 
 @torch.no_grad()
@@ -21,11 +32,13 @@ def qcfs_from_relu(
 
     Each bound :math:`\lambda` is set to the ``percentile`` of the positive
     activations its ReLU produced on ``data`` (a PyG ``Data``: all nodes'
-    features and edges, no labels; or a tuple of model inputs). The result is a
-    QCFS network that ``method="qcfs"`` or ``"two-phase"`` converts exactly at
-    :math:`T = L` (two-phase at any depth), reached from an ordinary ReLU model
-    without quantisation-aware training; fine-tune it (e.g. with
-    :func:`~gsnn.ann.train_node_classifier`) if its accuracy drops.
+    features and edges, no labels; or a tuple of model inputs, e.g. ``(images,)``
+    for a CNN, passed in one forward call). The result is a QCFS network that
+    ``method="qcfs"`` or ``"two-phase"`` converts exactly at :math:`T = L`
+    (two-phase at any depth), reached from an ordinary ReLU model without
+    quantisation-aware training; fine-tune it (e.g. with
+    :func:`~gsnn.ann.train_node_classifier` or
+    :func:`~gsnn.ann.train_image_classifier`) if its accuracy drops.
 
     Only ``nn.ReLU`` modules are replaced; functional ReLUs (``F.relu``) are not
     reachable as modules and raise an error.
@@ -60,7 +73,7 @@ def qcfs_from_relu(
             handle.remove()
     for name in relus:
         values = torch.cat(positives[name]) if positives[name] else torch.ones(1)
-        bound = float(torch.quantile(values.double(), percentile / 100)) if values.numel() else 1.0
+        bound = _quantile(values.double(), percentile / 100) if values.numel() else 1.0
         parent_name, _, child = name.rpartition(".")
         parent = quantised.get_submodule(parent_name) if parent_name else quantised
         setattr(parent, child, QCFS(levels=levels, init_threshold=max(bound, 1e-12)))

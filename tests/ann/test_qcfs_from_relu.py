@@ -43,3 +43,17 @@ def test_functional_relu_models_are_refused_with_a_reason():
 
     with pytest.raises(ValueError, match="no nn.ReLU"):
         qcfs_from_relu(Functional(), (torch.rand(4, 3),))
+
+
+def test_cnn_bounds_from_an_image_tensor():
+    from gsnn.ann import LeNet5
+
+    torch.manual_seed(1)
+    images = torch.rand(20, 1, 28, 28)
+    model = LeNet5().eval()
+    with torch.no_grad():
+        first = model.act1(model.conv1(images))
+    quantised = qcfs_from_relu(model, (images,), levels=4, percentile=99.9)
+    expected = torch.quantile(first[first > 0].double(), 0.999).item()
+    assert quantised.act1.threshold.item() == pytest.approx(expected, rel=1e-6)
+    assert [type(act) for act in (quantised.act2, quantised.act3, quantised.act4)] == [QCFS] * 3
