@@ -31,7 +31,12 @@ from gsnn.data.cifar10_python_batches import (
     fetch_python_batches,
     read_python_batches,
 )
-from gsnn.data.mirror import DatasetUnavailableError, copy_missing_from_mirror, missing_files
+from gsnn.data.mirror import (
+    DatasetUnavailableError,
+    copy_missing_from_mirror,
+    mirror_root,
+    missing_files,
+)
 
 CIFAR_RELATIVE_DIR = "cifar10"
 PYTHON_BATCHES = "python-batches"
@@ -154,12 +159,24 @@ def _decode_python_batches(root: Path, split: str) -> tuple[np.ndarray, np.ndarr
         missing = missing_files(root / relative_dir, PYTHON_BATCH_FILES[split])
         if missing:
             failure = "; ".join(failures) or f"{PYTHON_ARCHIVE_URLS[0]} did not provide them"
-            failure += (
-                f" (the JPEG copy {JPEG_TAR}, which source='auto' or 'jpeg-folder' would "
-                "also read, is not there either)"
-            )
+            failure += _jpeg_copy_note(root, split)
             raise DatasetUnavailableError(root, relative_dir, missing, failure, downloader="gsnn")
     return read_python_batches(root / relative_dir, split)
+
+
+def _jpeg_copy_note(root: Path, split: str) -> str:
+    # Says whether the JPEG copy could stand in, without copying it from the mirror.
+    mirror = mirror_root()
+    places = [root / CIFAR_RELATIVE_DIR / split, root / CIFAR_RELATIVE_DIR / JPEG_TAR]
+    if mirror is not None:
+        places.append(mirror / CIFAR_RELATIVE_DIR / JPEG_TAR)
+    found = [place for place in places if place.exists()]
+    if found:
+        return f" (the lossy JPEG copy {found[0]} is there: source='jpeg-folder' reads it)"
+    return (
+        f" (the JPEG copy {JPEG_TAR}, which source='auto' or 'jpeg-folder' would also read, "
+        "is not there either)"
+    )
 
 
 def _decode_jpeg(root: Path, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -348,6 +348,20 @@ def test_failed_download_names_the_batches_the_tar_and_the_fixes(tmp_path, monke
     assert "so that gsnn downloads them" in message
 
 
+def test_failed_download_of_requested_batches_points_to_the_jpeg_copy(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    write_tar(mirror / "cifar10" / "cifar10-jpeg-q75.tar", jpeg_folder_members({"test": 1}))
+    monkeypatch.setenv(MIRROR_ENV_VAR, str(mirror))
+
+    def download_without_network(url, target, timeout_seconds=None):
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(download_module, "download_file", download_without_network)
+
+    with pytest.raises(DatasetUnavailableError, match="source='jpeg-folder' reads it"):
+        cifar10("test", root=tmp_path / "root", source="python-batches")
+
+
 def test_jpeg_source_without_the_tar_says_it_has_no_download(tmp_path, monkeypatch, offline):
     with pytest.raises(DatasetUnavailableError) as caught:
         cifar10("test", root=tmp_path, source="jpeg-folder")
