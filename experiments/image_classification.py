@@ -1,0 +1,367 @@
+"""ANN vs converted SNN on MNIST and CIFAR-10, for every method and T.
+
+Reproduce the committed results (weights from ``experiments/train_image_models.py``, offline
+data copies through ``GSNN_DATA_MIRROR``):
+
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset mnist --models lenet5 --seeds 0 1 2 3 4 --test-images 10000
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 0 --test-images 1000
+
+Every (dataset, model, seed, variant) appends its rows to
+``experiments/results/image_classification.jsonl`` (a rerun resumes from it); the markdown
+``image_classification.md`` and the plots are rewritten from the whole journal.
+
+Protocol:
+- ANNs: the committed reference weights ``<dataset>-<model>-<variant>-seed<k>.pt``; ``relu``
+  for rate, burst, one-spike, CSS and phase coding, ``qcfsL<L>`` for qcfs and two-phase.
+- Calibration: ``--calibration-images`` training images (a fixed random subset, seed 0),
+  given to ``gsnn.convert`` as a list of batches (labels unused). Never test images.
+- Test: the first ``--test-images`` of a fixed random permutation (seed 0) of the test set;
+  the ANN is evaluated on the same images. With fewer than 10,000 images this is stated in
+  every table.
+- Online codes whose neurons do not depend on ``T`` (rate, qcfs, burst) run once at the
+  largest ``T`` of their grid; accuracy and statistics at every smaller ``T`` are read from
+  the same run (``snn.last_step_logits``, ``SpikeStats.truncated``), which equals a separate
+  run at that ``T`` (tests/metrics/test_truncated_stats.py). Windowed codes run once per ``T``.
+- Input coding: analog (the normalised image is the first layer's input current).
+"""
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+import gsnn
+import gsnn.data
+from gsnn.ann import load_reference_model
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+WEIGHTS = HERE / "weights"
+JOURNAL = RESULTS / "image_classification.jsonl"
+MODEL_NAMES = {"lenet5": "LeNet-5", "vggsmall": "VGG-small", "resnet20": "ResNet-20"}
+# (row label, method, method options, ANN weight variant, T grid, one run read at every T)
+VARIANTS = [
+    ("rate", "rate", {}, "relu", [1, 2, 4, 8, 16, 32, 64], True),
+    ("qcfs", "qcfs", {}, "qcfs", [1, 2, 4, 8, 16, 32], True),
+    ("burst G=2", "burst", {"burst": 2}, "relu", [1, 2, 4, 8, 16, 32], True),
+    ("two-phase", "two-phase", {}, "qcfs", [2, 4, 8, 16], False),
+    ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", [4, 8, 16], False),
+    ("css", "css", {}, "relu", [4, 8, 16], False),
+    ("phase K=8", "phase", {"period": 8}, "relu", [8, 16], False),
+]
+VARIANT_LABELS = [variant[0] for variant in VARIANTS]
+
+
+def weight_file(dataset, model, variant, seed):
+    """The committed weight file of a variant (``qcfs`` matches any number of levels)."""
+    if variant != "qcfs":
+        return WEIGHTS / f"{dataset}-{model}-{variant}-seed{seed}.pt"
+    matches = sorted(WEIGHTS.glob(f"{dataset}-{model}-qcfsL*-seed{seed}.pt"))
+    if len(matches) != 1:
+        raise FileNotFoundError(f"expected one QCFS weight file for {dataset} {model} seed {seed}")
+    return matches[0]
+
+
+def fixed_subset(dataset, count, seed=0):
+    """The first ``count`` items of a fixed random permutation: (images, labels)."""
+    images, labels = dataset.tensors
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:count]
+    return images[order], labels[order]
+
+
+def batches_of(tensor, size):
+    return [tensor[i : i + size] for i in range(0, len(tensor), size)]
+
+
+@torch.no_grad()
+def ann_accuracy(model, images, labels, batch_size):
+    correct = sum(
+        int((model(batch).argmax(-1) == target).sum())
+        for batch, target in zip(batches_of(images, batch_size), batches_of(labels, batch_size))
+    )
+    return correct / len(labels)
+
+
+@torch.no_grad()
+def evaluate(snn, images, labels, steps_to_report, batch_size):
+    """Accuracy and cost after each of ``steps_to_report`` steps, summed over the test batches.
+
+    A step count below ``snn.T`` reads the prefix of the run (online codes only).
+    """
+    totals = {
+        t: dict(correct=0, spikes=0.0, neuron_samples=0, sops=0.0, snn_pj=0.0, ann_pj=0.0)
+        for t in steps_to_report
+    }
+    for batch, target in zip(batches_of(images, batch_size), batches_of(labels, batch_size)):
+        snn(batch)
+        for t in steps_to_report:
+            prefix = t < snn.T
+            stats = snn.last_stats.truncated(t) if prefix else snn.last_stats
+            logits = snn.last_step_logits[t - 1 if prefix else -1]
+            total = totals[t]
+            total["correct"] += int((logits.argmax(-1) == target).sum())
+            total["spikes"] += stats.spikes
+            total["neuron_samples"] += stats.neurons
+            total["sops"] += stats.synaptic_ops
+            total["snn_pj"] += stats.energy_pj
+            total["ann_pj"] += stats.ann_energy_pj
+    return {
+        t: {
+            "snn_accuracy": total["correct"] / len(labels),
+            "spikes_per_neuron": total["spikes"] / total["neuron_samples"],
+            "synaptic_ops_per_image": total["sops"] / len(labels),
+            "energy_ratio": total["snn_pj"] / total["ann_pj"],
+        }
+        for t, total in totals.items()
+    }
+
+
+def run(args):
+    train_set = load_split(args.dataset, "train")
+    test_set = load_split(args.dataset, "test")
+    calibration_images, _ = fixed_subset(train_set, args.calibration_images)
+    calibration = batches_of(calibration_images, args.batch_size)
+    images, labels = fixed_subset(test_set, args.test_images)
+    source = getattr(test_set, "source", "unknown")
+    for model_name in args.models:
+        for seed in args.seeds:
+            done = {
+                (row["model"], row["seed"], row["variant"])
+                for row in read_journal()
+                if row["dataset"] == args.dataset
+            }
+            for label, method, options, variant, grid, one_run in VARIANTS:
+                if label not in args.variants or (model_name, seed, label) in done:
+                    continue
+                path = weight_file(args.dataset, model_name, variant, seed)
+                model = load_reference_model(str(path))
+                ann = ann_accuracy(model, images, labels, args.batch_size)
+                runs = [(max(grid), grid)] if one_run else [(T, [T]) for T in grid]
+                rows = []
+                for T, reported in runs:
+                    if T % options.get("period", 1):
+                        continue
+                    started = time.time()
+                    snn = gsnn.convert(model, calibration, method=method, T=T, **options)
+                    results = evaluate(snn, images, labels, reported, args.batch_size)
+                    seconds = time.time() - started
+                    for t, result in results.items():
+                        rows.append(
+                            {
+                                "dataset": args.dataset,
+                                "data_source": source,
+                                "model": model_name,
+                                "seed": seed,
+                                "variant": label,
+                                "method": method,
+                                "weights": path.name,
+                                "T": t,
+                                "latency_steps": snn.method.latency(snn.depth, t),
+                                "coding": "analog",
+                                "test_images": len(labels),
+                                "calibration_images": len(calibration_images),
+                                "ann_accuracy": ann,
+                                "seconds": seconds,
+                                **result,
+                            }
+                        )
+                    print(
+                        f"{args.dataset} {model_name} seed={seed} {label} T={T}: ANN {ann:.4f} "
+                        f"SNN {results[T]['snn_accuracy']:.4f} ({seconds:.0f}s)",
+                        flush=True,
+                    )
+                with open(JOURNAL, "a") as handle:
+                    handle.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def load_split(dataset, split):
+    if dataset == "mnist":
+        return gsnn.data.mnist(split)
+    if dataset == "cifar10":
+        return gsnn.data.cifar10(split)
+    raise ValueError(f"Unknown dataset {dataset!r}; choose 'mnist' or 'cifar10'.")
+
+
+def read_journal():
+    """All rows written so far; a unit run twice counts once."""
+    if not JOURNAL.exists():
+        return []
+    rows = {}
+    for line in JOURNAL.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            key = (row["dataset"], row["model"], row["seed"], row["variant"], row["T"])
+            rows.setdefault(key, row)
+    return list(rows.values())
+
+
+def mean_std(values):
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarise(rows):
+    groups = {}
+    for row in rows:
+        key = (row["dataset"], row["model"], row["variant"], row["T"])
+        groups.setdefault(key, []).append(row)
+    summary = []
+    for (dataset, model, variant, T), group in groups.items():
+        entry = {"dataset": dataset, "model": model, "variant": variant, "T": T}
+        entry["seeds"] = len(group)
+        entry["test_images"] = group[0]["test_images"]
+        entry["data_source"] = group[0]["data_source"]
+        entry["latency_steps"] = group[0]["latency_steps"]
+        for field in (
+            "ann_accuracy",
+            "snn_accuracy",
+            "spikes_per_neuron",
+            "synaptic_ops_per_image",
+            "energy_ratio",
+        ):
+            entry[field] = mean_std([row[field] for row in group])
+        entry["loss_points"] = mean_std(
+            [100 * (row["ann_accuracy"] - row["snn_accuracy"]) for row in group]
+        )
+        summary.append(entry)
+    datasets = {"mnist": 0, "cifar10": 1}
+    models = {name: index for index, name in enumerate(MODEL_NAMES)}
+    order = {label: index for index, label in enumerate(VARIANT_LABELS)}
+    summary.sort(
+        key=lambda e: (datasets[e["dataset"]], models[e["model"]], order[e["variant"]], e["T"])
+    )
+    return summary
+
+
+# (target, dataset, model, variant, T, bound on the loss in points)
+TARGETS = [
+    ("qcfs within 0.1 pts of its ANN at T=4", "mnist", "lenet5", "qcfs", 4, 0.1),
+    ("qcfs within 0.5 pts of its ANN at T=8", "cifar10", "resnet20", "qcfs", 8, 0.5),
+    ("qcfs within 0.5 pts of its ANN at T=8", "cifar10", "vggsmall", "qcfs", 8, 0.5),
+    ("rate within 1 pt of its ANN at T=64", "cifar10", "resnet20", "rate", 64, 1.0),
+    ("rate within 1 pt of its ANN at T=64", "cifar10", "vggsmall", "rate", 64, 1.0),
+]
+
+
+def percent(pair):
+    return f"{100 * pair[0]:.2f} ± {100 * pair[1]:.2f}"
+
+
+def write_markdown(summary, path):
+    lines = [
+        "# Image classification: ANN vs converted SNN",
+        "",
+        "Produced by `experiments/image_classification.py` (commands in its docstring). Test",
+        "accuracy on a fixed random subset of the test set (size in the *images* column; seed 0",
+        "permutation), ANN and SNN on the same images; mean ± std over the seeds listed.",
+        "Calibration: training images only. Analog input coding. *loss* = ANN − SNN in points.",
+        "*energy* = SNN/ANN energy estimate (4.6 pJ/MAC, 0.9 pJ/AC, ANN MACs counted dense).",
+        "*latency* = steps until the output is complete under the method's schedule.",
+        "",
+    ]
+    sources = sorted({f"{e['dataset']}: {e['data_source']}" for e in summary})
+    lines += ["Data copies used: " + "; ".join(sources) + ".", ""]
+    index = {(e["dataset"], e["model"], e["variant"], e["T"]): e for e in summary}
+    lines += ["## Targets", "", "| target | measured loss | bound | met |", "|---|---|---|---|"]
+    for name, dataset, model, variant, T, bound in TARGETS:
+        entry = index.get((dataset, model, variant, T))
+        if entry is None:
+            lines.append(f"| {name} ({dataset} {MODEL_NAMES[model]}) | not run | ≤ {bound} | – |")
+            continue
+        loss = entry["loss_points"][0]
+        lines.append(
+            f"| {name} ({dataset} {MODEL_NAMES[model]}, {entry['seeds']} seeds, "
+            f"{entry['test_images']} images) | {loss:+.2f} pts | ≤ {bound} | "
+            f"{'yes' if loss <= bound else 'NO'} |"
+        )
+    lines += [
+        "",
+        "## All rows",
+        "",
+        "| dataset | model | method | T | latency | seeds | images | ANN | SNN | loss (pts) "
+        "| spikes/neuron | SOPs/image | energy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in summary:
+        lines.append(
+            f"| {e['dataset']} | {MODEL_NAMES[e['model']]} | {e['variant']} | {e['T']} "
+            f"| {e['latency_steps']} | {e['seeds']} | {e['test_images']} "
+            f"| {percent(e['ann_accuracy'])} | {percent(e['snn_accuracy'])} "
+            f"| {e['loss_points'][0]:+.2f} ± {e['loss_points'][1]:.2f} "
+            f"| {e['spikes_per_neuron'][0]:.3f} | {e['synaptic_ops_per_image'][0]:.3g} "
+            f"| {e['energy_ratio'][0]:.3f} |"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_plots(summary):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = list(dict.fromkeys((e["dataset"], e["model"]) for e in summary))
+    if not panels:
+        return
+    colours = plt.get_cmap("tab10")
+    for kind, x_field, x_label, name in (
+        ("T", "T", "time steps T", "image_classification_vs_T.png"),
+        (
+            "energy",
+            "energy_ratio",
+            "SNN/ANN energy estimate",
+            "image_classification_accuracy_vs_energy.png",
+        ),
+    ):
+        figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+        for axis, (dataset, model) in zip(axes[0], panels):
+            for index, label in enumerate(VARIANT_LABELS):
+                points = [
+                    e
+                    for e in summary
+                    if (e["dataset"], e["model"], e["variant"]) == (dataset, model, label)
+                ]
+                if not points:
+                    continue
+                xs = [e[x_field] if kind == "T" else e[x_field][0] for e in points]
+                ys = [100 * e["snn_accuracy"][0] for e in points]
+                axis.plot(xs, ys, marker="o", color=colours(index), label=label)
+                ann = 100 * points[0]["ann_accuracy"][0]
+                axis.axhline(ann, color=colours(index), linestyle=":", linewidth=0.8)
+            axis.set_xscale("log", base=2 if kind == "T" else 10)
+            axis.set_title(f"{dataset} {MODEL_NAMES[model]} (dotted: ANNs)")
+            axis.set_xlabel(x_label)
+            axis.set_ylabel("test accuracy (%)")
+            axis.legend(fontsize=7)
+        figure.tight_layout()
+        figure.savefig(RESULTS / name, dpi=110)
+        plt.close(figure)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["mnist", "cifar10"], default="mnist")
+    parser.add_argument("--models", nargs="+", default=["lenet5"], choices=list(MODEL_NAMES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--variants", nargs="+", default=VARIANT_LABELS, choices=VARIANT_LABELS)
+    parser.add_argument("--test-images", type=int, default=10000)
+    parser.add_argument("--calibration-images", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--report-only", action="store_true", help="rewrite md and plots only")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    RESULTS.mkdir(exist_ok=True)
+    if not args.report_only:
+        run(args)
+    summary = summarise(read_journal())
+    write_markdown(summary, RESULTS / "image_classification.md")
+    write_plots(summary)
+
+
+if __name__ == "__main__":
+    main()
