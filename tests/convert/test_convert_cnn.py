@@ -227,3 +227,15 @@ def test_bad_image_inputs_get_clear_errors():
         gsnn.convert(model, [images, images], method="rate", mask=torch.ones(8, dtype=torch.bool))
     with pytest.raises(ValueError, match="no batches"):
         gsnn.convert(model, iter([]), method="rate")
+
+
+def test_stepwise_streaming_gives_the_same_cnn_output():
+    torch.manual_seed(10)
+    model = randomise_batch_norms(SmallResNet("avg")).double()
+    images = torch.randn(6, 3, 8, 8, dtype=torch.float64)
+    snn = gsnn.convert(model, images, method="rate", T=6)
+    torch.testing.assert_close(snn.forward_stepwise(images), snn(images))
+    with pytest.raises(ValueError, match="max pooling"):
+        gsnn.convert(
+            randomise_batch_norms(SmallResNet("max")), images.float(), T=4, method="rate"
+        ).forward_stepwise(images.float())
