@@ -239,3 +239,21 @@ def test_stepwise_streaming_gives_the_same_cnn_output():
         gsnn.convert(
             randomise_batch_norms(SmallResNet("max")), images.float(), T=4, method="rate"
         ).forward_stepwise(images.float())
+
+
+@pytest.mark.parametrize("name", sorted(gsnn.methods.METHODS))
+def test_every_registered_method_converts_a_residual_cnn(name):
+    """Issue 4: every method works on CNNs through the same modules."""
+    method = gsnn.methods.METHODS[name]
+    kind = method.accepted_activations[0]
+    torch.manual_seed(11)
+    model = SmallResNet("avg", act=lambda: gsnn.ann.make_activation(kind, threshold=2.0))
+    randomise_batch_norms(model).train()
+    images = torch.randn(48, 3, 8, 8)
+    with torch.no_grad():
+        model(images)  # trainable activation bounds initialise from data
+    model.eval()
+    snn = gsnn.convert(model, images, method=name, T=16)
+    assert snn(images).shape == (48, 5)
+    assert snn.last_stats.spikes > 0 and snn.last_stats.synaptic_ops > 0
+    assert snn.conversion_check["agreement"] >= 0.5  # five classes: far above chance
