@@ -2,6 +2,7 @@
 
 from gsnn.methods.burst import BurstMethod
 from gsnn.methods.css import CSSMethod
+from gsnn.methods.dual_phase import DualPhaseMethod
 from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.one_spike import OneSpikeMethod
 from gsnn.methods.optimal import OptimalMethod
@@ -17,6 +18,7 @@ __all__ = [
     "BurstMethod",
     "CSSMethod",
     "ConversionMethod",
+    "DualPhaseMethod",
     "OneSpikeMethod",
     "OptimalMethod",
     "PhaseMethod",

@@ -188,7 +188,7 @@ def test_nonzero_dropout_is_a_dropout_for_the_converter():
 
 
 def test_make_activation_builds_each_kind():
-    assert ACTIVATIONS == ("relu", "threshold_relu", "qcfs")
+    assert ACTIVATIONS == ("relu", "threshold_relu", "qcfs", "clip", "noisy_qc")
     assert isinstance(make_activation("relu"), nn.ReLU)
     thr = make_activation("threshold_relu", threshold=0.3)
     assert isinstance(thr, ThresholdReLU) and thr.threshold == 0.3
