@@ -98,7 +98,10 @@ def write_markdown() -> None:
         "accuracy on the full test split, measured once after training. QCFS rows start "
         "from the ReLU file of the same seed (`qcfs_from_relu` calibration, then the "
         "fine-tune epochs listed); their train time is the fine-tune only. "
-        "Threads: torch threads used (the machine has 2 cores, shared with other jobs).",
+        "Threads: torch threads used (the machine has 2 cores, shared with other jobs, so "
+        "seconds per epoch vary with their load). Data copy: `dataset.source` of the loader; "
+        "`jpeg-folder` is the lossy JPEG q75 CIFAR-10 copy from GSNN_DATA_MIRROR (not the "
+        "official batches), `idx-files` the canonical MNIST files.",
         "",
         "| file | seed | epochs | lr | threads | train time (s) | s / epoch "
         "| calibrated, before fine-tune (%) | test accuracy (%) | data copy | command |",
