@@ -132,7 +132,7 @@ def run(args):
         for seed in args.seeds:
             done = {
                 (row["model"], row["seed"], row["variant"])
-                for row in read_journal()
+                for row in read_journal(args.journal)
                 if row["dataset"] == args.dataset
             }
             for label, method, options, variant, grid, one_run in VARIANTS:
@@ -175,7 +175,7 @@ def run(args):
                         f"SNN {results[T]['snn_accuracy']:.4f} ({seconds:.0f}s)",
                         flush=True,
                     )
-                with open(JOURNAL, "a") as handle:
+                with open(args.journal, "a") as handle:
                     handle.writelines(json.dumps(row) + "\n" for row in rows)
 
 
@@ -187,12 +187,12 @@ def load_split(dataset, split):
     raise ValueError(f"Unknown dataset {dataset!r}; choose 'mnist' or 'cifar10'.")
 
 
-def read_journal():
+def read_journal(journal):
     """All rows written so far; a unit run twice counts once."""
-    if not JOURNAL.exists():
+    if not journal.exists():
         return []
     rows = {}
-    for line in JOURNAL.read_text().splitlines():
+    for line in journal.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
             key = (row["dataset"], row["model"], row["seed"], row["variant"], row["T"])
@@ -298,7 +298,7 @@ def write_markdown(summary, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def write_plots(summary):
+def write_plots(summary, output):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -338,7 +338,7 @@ def write_plots(summary):
             axis.set_ylabel("test accuracy (%)")
             axis.legend(fontsize=7)
         figure.tight_layout()
-        figure.savefig(RESULTS / name, dpi=110)
+        figure.savefig(f"{output}{name}", dpi=110)
         plt.close(figure)
 
 
@@ -352,15 +352,17 @@ def main():
     parser.add_argument("--calibration-images", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--journal", type=Path, default=JOURNAL)
     parser.add_argument("--report-only", action="store_true", help="rewrite md and plots only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(exist_ok=True)
     if not args.report_only:
         run(args)
-    summary = summarise(read_journal())
-    write_markdown(summary, RESULTS / "image_classification.md")
-    write_plots(summary)
+    summary = summarise(read_journal(args.journal))
+    output = args.journal.with_suffix("")
+    write_markdown(summary, output.with_suffix(".md"))
+    write_plots(summary, output)
 
 
 if __name__ == "__main__":
