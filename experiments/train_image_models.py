@@ -13,7 +13,8 @@ Reproduce the committed weights (GSNN_DATA_MIRROR=../shared/datasets for the off
 
 For every seed it trains the plain-ReLU model (``<dataset>-<model>-relu-seed<k>.pt``), then
 turns it into a QCFS model with ``gsnn.ann.qcfs_from_relu`` (bounds at a percentile of the
-positive activations on the first ``--calibration`` training images) and fine-tunes that for
+positive activations on ``--calibration`` training images, a fixed random subset: the CIFAR-10
+JPEG copy is sorted by class) and fine-tunes that for
 ``--qcfs-epochs`` epochs (``<dataset>-<model>-qcfsL<L>-seed<k>.pt``). Files go to
 ``experiments/weights/``; a file that already exists is loaded instead of retrained, so a
 rerun resumes. Every finished file appends a line to
@@ -104,8 +105,9 @@ def write_markdown() -> None:
         "official batches), `idx-files` the canonical MNIST files.",
         "",
         "| file | seed | epochs | lr | threads | train time (s) | s / epoch "
-        "| calibrated, before fine-tune (%) | test accuracy (%) | data copy | command |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| calibration | calibrated, before fine-tune (%) | test accuracy (%) | data copy "
+        "| command |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in sorted(latest.values(), key=lambda e: e["file"]):
         before = entry.get("accuracy_before_finetune")
@@ -113,6 +115,7 @@ def write_markdown() -> None:
             f"| `{entry['file']}` | {entry['seed']} | {entry['epochs']} | {entry['lr']:g} | "
             f"{entry['threads']} | {entry['train_seconds']:.0f} | "
             f"{entry['train_seconds'] / entry['epochs']:.0f} | "
+            f"{entry.get('calibration', '')} | "
             f"{'' if before is None else f'{100 * before:.2f}'} | "
             f"{100 * entry['test_accuracy']:.2f} | {entry['data_copy']} | "
             f"`{entry['command']}` |"
@@ -201,7 +204,8 @@ def main() -> None:
         if (WEIGHTS / qcfs_name.file_name).exists():
             print(f"exists {WEIGHTS / qcfs_name.file_name}", flush=True)
             continue
-        calibration = train_set.tensors[0][: args.calibration]
+        subset = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))
+        calibration = train_set.tensors[0][subset[: args.calibration]]
         calibrated = qcfs_from_relu(
             relu_model, (calibration,), levels=args.qcfs_levels, percentile=args.percentile
         )
@@ -212,6 +216,7 @@ def main() -> None:
         train_and_save(
             qcfs_model, qcfs_name, args.qcfs_epochs, args.qcfs_lr, "cosine", run,
             accuracy_before_finetune=before,
+            calibration=f"{len(calibration)} random training images (seed 0)",
         )  # fmt: skip
 
 
