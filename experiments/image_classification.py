@@ -14,7 +14,11 @@ Every (dataset, model, seed, variant) appends its rows to
 
 Protocol:
 - ANNs: the committed reference weights ``<dataset>-<model>-<variant>-seed<k>.pt``; ``relu``
-  for rate, burst, one-spike, CSS and phase coding, ``qcfsL<L>`` for qcfs and two-phase.
+  for rate, burst, one-spike, CSS and phase coding, ``qcfsL<L>`` for qcfs, two-phase and
+  dual-phase. For dual-phase the QCFS fine-tune stands in for stage 1 (the method accepts
+  QCFS sites); stage 2 calibrates on the calibration images only: ``dual-phase v0`` runs
+  stage 2a (initial potentials), ``dual-phase`` stages 2a and 2b (weights, 20 epochs at most,
+  patience 5, early stopping on a held-out quarter of the calibration images).
 - Calibration: ``--calibration-images`` training images (a fixed random subset, seed 0),
   given to ``gsnn.convert`` as a list of batches (labels unused). Never test images.
 - Test: the first ``--test-images`` of a fixed random permutation (seed 0) of the test set;
@@ -50,6 +54,8 @@ VARIANTS = [
     ("qcfs", "qcfs", {}, "qcfs", [1, 2, 4, 8, 16, 32], True),
     ("burst G=2", "burst", {"burst": 2}, "relu", [1, 2, 4, 8, 16, 32], True),
     ("two-phase", "two-phase", {}, "qcfs", [2, 4, 8, 16], False),
+    ("dual-phase v0", "dual-phase", {"calibrate_weights": False}, "qcfs", [2, 4, 8, 16], False),
+    ("dual-phase", "dual-phase", {"epochs": 20, "patience": 5}, "qcfs", [8], False),
     ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", [4, 8, 16], False),
     ("css", "css", {}, "relu", [4, 8, 16], False),
     ("phase K=8", "phase", {"period": 8}, "relu", [8, 16], False),
@@ -159,6 +165,7 @@ def run(args):
                                 "seed": seed,
                                 "variant": label,
                                 "method": method,
+                                "method_options": options,
                                 "weights": path.name,
                                 "T": t,
                                 "latency_steps": snn.method.latency(snn.depth, t),
