@@ -1,11 +1,12 @@
 """Train the reference CNNs (ReLU, and QCFS fine-tuned from it) and save their weights.
 
-Reproduce the committed weights (GSNN_DATA_MIRROR=../shared/datasets for the offline copies):
+Reproduce the committed weights (GSNN_DATA_MIRROR=../shared/datasets for the offline copies;
+on 2 shared CPU cores about 7 minutes for MNIST, 40 minutes per CIFAR-10 model):
 
     python experiments/train_image_models.py --dataset mnist --model lenet5 \
-        --seeds 0 1 2 3 4 --epochs 4 --lr 0.05 --qcfs-levels 4 --qcfs-epochs 2
+        --seeds 0 1 2 3 4 --epochs 6 --lr 0.05 --qcfs-levels 4 --qcfs-epochs 2
     python experiments/train_image_models.py --dataset cifar10 --model vggsmall \
-        --seeds 0 --epochs 10 --qcfs-levels 8 --qcfs-epochs 2 --augment
+        --seeds 0 --epochs 8 --qcfs-levels 8 --qcfs-epochs 2 --augment
     python experiments/train_image_models.py --dataset cifar10 --model resnet20 \
         --seeds 0 --epochs 8 --qcfs-levels 8 --qcfs-epochs 2 --augment
 
