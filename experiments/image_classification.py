@@ -268,6 +268,8 @@ def write_markdown(summary, path):
         "Calibration: training images only. Analog input coding. *loss* = ANN − SNN in points.",
         "*energy* = SNN/ANN energy estimate (4.6 pJ/MAC, 0.9 pJ/AC, ANN MACs counted dense).",
         "*latency* = steps until the output is complete under the method's schedule.",
+        "The ANN weights, their training commands and test accuracies on the full test sets are",
+        "in `image_training.md`.",
         "",
     ]
     sources = sorted({f"{e['dataset']}: {e['data_source']}" for e in summary})
@@ -284,6 +286,21 @@ def write_markdown(summary, path):
             f"| {name} ({dataset} {MODEL_NAMES[model]}, {entry['seeds']} seeds, "
             f"{entry['test_images']} images) | {loss:+.2f} pts | ≤ {bound} | "
             f"{'yes' if loss <= bound else 'NO'} |"
+        )
+    lines += [
+        "",
+        "## Every method at T = 8 (CIFAR-10), best first",
+        "",
+        "| model | method | SNN | its ANN | loss (pts) | latency | spikes/neuron | energy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    at_eight = [e for e in summary if e["dataset"] == "cifar10" and e["T"] == 8]
+    for e in sorted(at_eight, key=lambda e: (e["model"], e["loss_points"][0])):
+        lines.append(
+            f"| {MODEL_NAMES[e['model']]} | {e['variant']} | {percent(e['snn_accuracy'])} "
+            f"| {percent(e['ann_accuracy'])} | {e['loss_points'][0]:+.2f} "
+            f"| {e['latency_steps']} | {e['spikes_per_neuron'][0]:.3f} "
+            f"| {e['energy_ratio'][0]:.3f} |"
         )
     lines += [
         "",
