@@ -333,12 +333,12 @@ def write_plots(summary, output):
         return
     colours = plt.get_cmap("tab10")
     for kind, x_field, x_label, name in (
-        ("T", "T", "time steps T", "image_classification_vs_T.png"),
+        ("T", "T", "time steps T", "_accuracy_vs_T.png"),
         (
             "energy",
             "energy_ratio",
             "SNN/ANN energy estimate",
-            "image_classification_accuracy_vs_energy.png",
+            "_accuracy_vs_energy.png",
         ),
     ):
         figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
