@@ -30,7 +30,7 @@ from gsnn.convert.rules import (
     role_of,
 )
 from gsnn.convert.spiking_network import OutputOp, SpikingNetwork
-from gsnn.convert.tracer import trace
+from gsnn.convert.tracer import positional_parameters, trace
 from gsnn.methods import ActivationSite, ConversionMethod, get_method
 from gsnn.nn import OneToOneSynapse, SpikingAvgPool2d, SpikingMaxPool2d, SynapticLayer
 from gsnn.nn.graph_adjacency import check_edge_index
@@ -66,11 +66,7 @@ def model_inputs(data: CalibrationData) -> Tuple:
 
 def _positional_arity(model: nn.Module) -> Tuple[int, int]:
     """How many positional inputs ``model.forward`` needs at least and takes at most."""
-    parameters = [
-        p
-        for p in inspect.signature(model.forward).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    parameters = positional_parameters(model)
     required = sum(p.default is inspect.Parameter.empty for p in parameters)
     return required, len(parameters)
 
@@ -384,13 +380,13 @@ def _mark_spike_input(graph_module: fx.GraphModule) -> None:
 def _gain_sources(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, str]:
     """For every synaptic layer fed directly by neurons or by the network input, which one."""
     sources = {}
+    modules = dict(graph_module.named_modules())
     for node in graph_module.graph.nodes:
         if node.op != "call_module" or node.target in neuron_names:
             continue
         if not isinstance(graph_module.get_submodule(node.target), SynapticLayer):
             continue
         feeder = node.args[0]
-        modules = dict(graph_module.named_modules())
         while isinstance(feeder, fx.Node) and _is_structural(feeder, modules):
             feeder = feeder.args[0]
         if isinstance(feeder, fx.Node) and feeder.op == "placeholder":

@@ -1,6 +1,7 @@
 """torch.fx tracing with a PyG-aware leaf policy."""
 
 import inspect
+from typing import List
 
 from torch import fx, nn
 from torch_geometric.nn import MessagePassing
@@ -24,6 +25,12 @@ class GraphTracer(fx.Tracer):
         return super().is_leaf_module(module, qualified_name)
 
 
+def positional_parameters(model: nn.Module) -> List[inspect.Parameter]:
+    """The parameters of ``model.forward`` that can be passed by position."""
+    parameters = inspect.signature(model.forward).parameters.values()
+    return [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
 def trace(model: nn.Module, num_inputs: int) -> fx.GraphModule:
     """Trace ``model`` called with its first ``num_inputs`` positional arguments.
 
@@ -35,7 +42,7 @@ def trace(model: nn.Module, num_inputs: int) -> fx.GraphModule:
         ConversionError: when the model cannot be traced, with the reason.
     """
     parameters = list(inspect.signature(model.forward).parameters.values())
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = positional_parameters(model)
     if len(positional) < num_inputs:
         raise ConversionError(
             f"{type(model).__name__}.forward takes {len(positional)} positional inputs but "

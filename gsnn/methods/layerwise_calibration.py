@@ -101,21 +101,6 @@ def split_calibration_rows(
     return fit, held
 
 
-class _NodeRecorder(fx.Interpreter):
-    """Runs a graph module and keeps the values of the named nodes."""
-
-    def __init__(self, module: fx.GraphModule, names: Sequence[str]) -> None:
-        super().__init__(module)
-        self.names = set(names)
-        self.values: Dict[str, Tensor] = {}
-
-    def run_node(self, node: fx.Node):
-        result = super().run_node(node)
-        if node.name in self.names:
-            self.values[node.name] = result.detach()
-        return result
-
-
 @dataclass
 class _Stage:
     """One calibration step: a target node (a neuron or the output) and its segment."""
@@ -229,19 +214,22 @@ class LayerwiseCalibration:
     @torch.no_grad()
     def _ann_targets(self, stage: _Stage) -> List[Tensor]:
         """The ANN's values at the stage's site for every batch (all rows)."""
+        # gsnn.convert imports the methods, so its recorder is imported at call time
+        from gsnn.convert.calibrate import ActivationRecorder
+
         targets = []
         for batch in self.batches:
             if stage.target.op == "output":
                 targets.append(self.ann(*batch).detach())
                 continue
-            recorder = _NodeRecorder(self.ann, [stage.name])
+            recorder = ActivationRecorder(self.ann, [stage.name])
             recorder.run(*batch)
-            if stage.name not in recorder.values:
+            if stage.name not in recorder.outputs:
                 raise ValueError(
                     f"The ANN has no activation node named {stage.name!r} for neuron "
                     f"neuron_{stage.name}."
                 )
-            targets.append(recorder.values[stage.name])
+            targets.append(recorder.outputs[stage.name])
         return targets
 
     def _loss(self, decoded: Tensor, target: Tensor) -> Tensor:

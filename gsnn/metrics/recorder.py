@@ -89,8 +89,9 @@ class StatsRecorder:
             dense = module.dense_macs(*inputs)
             if module.receives_spikes:
                 fanout = module.synaptic_fanout(*inputs) * getattr(module, "input_event_scale", 1.0)
-                events = (x.abs() * fanout.to(x.dtype)).flatten(1).sum(dim=1)
-                layer.add_steps("synaptic_ops", events)
+                # one matmul per run: |s(t)| . fanout for every step, no product tensor
+                per_sample = fanout.to(x.dtype).expand(x.shape[1:]).reshape(-1)
+                layer.add_steps("synaptic_ops", x.abs().reshape(steps, -1) @ per_sample)
             else:  # analog input: MACs every step, or once at the first if time-constant
                 macs = torch.full((steps,), float(dense))
                 if is_time_constant(x):
