@@ -32,7 +32,13 @@ from gsnn.convert.rules import (
 from gsnn.convert.spiking_network import OutputOp, SpikingNetwork
 from gsnn.convert.tracer import positional_parameters, trace
 from gsnn.methods import ActivationSite, ConversionMethod, get_method
-from gsnn.nn import OneToOneSynapse, SpikingAvgPool2d, SpikingMaxPool2d, SynapticLayer
+from gsnn.nn import (
+    OneToOneSynapse,
+    SpikeDelay,
+    SpikingAvgPool2d,
+    SpikingMaxPool2d,
+    SynapticLayer,
+)
 from gsnn.nn.graph_adjacency import check_edge_index
 
 logger = logging.getLogger(__name__)
@@ -334,12 +340,19 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
                 receiver.receives_spikes = True
                 receiver.input_event_scale = events
             continue
-        synapse_name = f"{neuron_node.name}_synapse{index}"
-        graph_module.add_submodule(synapse_name, OneToOneSynapse(threshold))
-        with graph_module.graph.inserting_after(neuron_node):
-            synapse_node = graph_module.graph.call_module(synapse_name, (neuron_node,))
-        synapse_node.meta = dict(neuron_node.meta)
-        user.replace_input_with(neuron_node, synapse_node)
+        name = f"{neuron_node.name}_synapse{index}"
+        _insert_between(graph_module, neuron_node, user, name, OneToOneSynapse(threshold))
+
+
+def _insert_between(
+    graph_module: fx.GraphModule, source: fx.Node, user: fx.Node, name: str, module: nn.Module
+) -> None:
+    """Route the edge ``source -> user`` through a new submodule ``name``."""
+    graph_module.add_submodule(name, module)
+    with graph_module.graph.inserting_before(user):
+        inserted = graph_module.graph.call_module(name, (source,))
+    inserted.meta = dict(source.meta)
+    user.replace_input_with(source, inserted)
 
 
 def _check_max_pools(
@@ -396,13 +409,42 @@ def _gain_sources(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, 
     return sources
 
 
-def _node_depths(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, int]:
+def _depth_per_node(graph_module: fx.GraphModule, neuron_names: set) -> Dict[fx.Node, int]:
     """Neurons on the longest path from an input up to each node (the node included)."""
     depth: Dict[fx.Node, int] = {}
     for node in graph_module.graph.nodes:
         before = max((depth[source] for source in node.all_input_nodes), default=0)
         depth[node] = before + (node.op == "call_module" and node.target in neuron_names)
+    return depth
+
+
+def _node_depths(graph_module: fx.GraphModule, neuron_names: set) -> Dict[str, int]:
+    """:func:`_depth_per_node` keyed by module name (``"output"`` for the output)."""
+    depth = _depth_per_node(graph_module, neuron_names)
     return {node.name if node.op == "output" else str(node.target): d for node, d in depth.items()}
+
+
+def _delay_shallow_branches(
+    graph_module: fx.GraphModule, neuron_names: set, method: ConversionMethod
+) -> None:
+    """Insert a :class:`~gsnn.nn.SpikeDelay` on every merge input that skips spiking layers,
+    where the method's schedule asks for one (:meth:`ConversionMethod.branch_delay`)."""
+    depth = _depth_per_node(graph_module, neuron_names)
+    modules = dict(graph_module.named_modules())
+    merges = [
+        node
+        for node in graph_module.graph.nodes
+        if node.op in ("call_function", "call_method")
+        and role_of(node, modules) is OpRole.ELEMENTWISE
+    ]
+    for merge in merges:
+        deepest = depth[merge]
+        for source in merge.all_input_nodes:
+            steps = method.branch_delay(deepest - depth[source])
+            if steps == 0:
+                continue
+            name = f"{source.name}_delay_{merge.name}"
+            _insert_between(graph_module, source, merge, name, SpikeDelay(steps))
 
 
 def convert(
@@ -505,6 +547,7 @@ def convert(
         first_input = next(n for n in graph_module.graph.nodes if n.op == "placeholder")
         _connect_spikes(graph_module, first_input, coder.amplitude)
     _check_max_pools(graph_module, set(thresholds), recipe)
+    _delay_shallow_branches(graph_module, set(thresholds), recipe)
     _shift_time_dims(graph_module)
     graph_module.graph.lint()
     graph_module.recompile()

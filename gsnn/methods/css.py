@@ -26,8 +26,11 @@ class CSSMethod(ConversionMethod):
     the first layer once, at step 0; each bias enters once, with the weight of
     the first input digit. The output accumulates the digits it receives with
     their weights. Simulated steps and latency: :math:`K + d D` for :math:`D`
-    spiking layers (O20). Parallel branches must have equal depth (a residual
-    add of equal-depth tensors is fine).
+    spiking layers (O20). A residual add (or concatenation) delays its shallower
+    input by :math:`d` steps per spiking layer it skips, so that digits of equal
+    weight meet (:class:`~gsnn.nn.SpikeDelay`; methods.md §4: align the silent
+    periods of both branches). Without that delay, a ResNet basic block's
+    identity shortcut would count :math:`\beta^{d}` times too much.
 
     Args:
         base (float): digit base :math:`\beta \in (1, 3]`. (default: ``2.0``)
@@ -70,6 +73,9 @@ class CSSMethod(ConversionMethod):
 
     def bias_gains(self, input_depth: int, steps: int) -> Tensor:
         return one_hot_step(input_depth * self.silent_steps, steps)  # with the first digit
+
+    def branch_delay(self, depth_gap: int) -> int:
+        return depth_gap * self.silent_steps
 
     def simulation_steps(self, depth: int, T: int) -> int:
         return T + depth * self.silent_steps

@@ -113,6 +113,17 @@ class ConversionMethod(ABC):
         """
         return None
 
+    def branch_delay(self, depth_gap: int) -> int:
+        """Steps by which a merge (residual add, concatenation) delays an input that is
+        ``depth_gap`` spiking layers shallower than its deepest input.
+
+        0 by default: online codes integrate whatever arrives, whenever it
+        arrives, and window-pipelined codes (two-phase, one-spike) hand each
+        layer one window of input, so a shortcut lines up with whole windows
+        (its delay of ``depth_gap`` windows is implicit in their latency).
+        """
+        return 0
+
     def make_input_coder(self, x: Tensor) -> Optional[nn.Module]:
         """A coder the method brings for its own input code, given calibration input ``x``.
 

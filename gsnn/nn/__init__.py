@@ -8,6 +8,7 @@ Every synaptic layer has ``receives_spikes`` (set by the converter),
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.one_to_one_synapse import OneToOneSynapse
 from gsnn.nn.readout import MeanReadout, SumReadout, WeightedSumReadout
+from gsnn.nn.spike_delay import SpikeDelay
 from gsnn.nn.spiking_avg_pool2d import SpikingAvgPool2d
 from gsnn.nn.spiking_conv2d import SpikingConv2d
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
@@ -23,6 +24,7 @@ __all__ = [
     "GraphAdjacency",
     "MeanReadout",
     "OneToOneSynapse",
+    "SpikeDelay",
     "SpikingAvgPool2d",
     "SpikingConv2d",
     "SpikingGCNConv",

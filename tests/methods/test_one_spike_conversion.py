@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from basic_block import BasicBlockCNN
 from torch import nn
 from torch_geometric.nn import GCNConv
 from torch_geometric.utils import erdos_renyi_graph
@@ -91,3 +92,16 @@ def test_single_spike_input_needs_a_known_coding():
     x, edge_index = torch.rand(10, 6), erdos_renyi_graph(10, 0.3)
     with pytest.raises(ValueError, match="input_coding"):
         gsnn.convert(ResidualGCN().eval(), (x, edge_index), method="one-spike", input_coding="x")
+
+
+def test_basic_block_equals_ladder_quantised_cnn():
+    """A shortcut that skips a spiking layer meets the main branch window for window."""
+    torch.manual_seed(1)
+    model = BasicBlockCNN().double().eval()
+    images = torch.randn(32, 3, 8, 8, dtype=torch.float64)
+    snn = gsnn.convert(model, images, method="one-spike", T=12, base=1.5)
+    shift = (1 + 1 / 1.5) / 2
+    quantise = [lambda v, t=float(t): ladder(v, t, 1.5, 12, shift) for t in snn.thresholds.values()]
+    expected = model.quantised_forward(images, quantise)
+    torch.testing.assert_close(snn(images), expected, rtol=1e-12, atol=1e-12)
+    assert snn.latency_steps == 3 * 12 + 1
