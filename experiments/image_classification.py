@@ -151,7 +151,7 @@ def run(args):
             done = {
                 (row["model"], row["seed"], row["variant"], row["weights"])
                 for row in read_journal(args.journal)
-                if row["dataset"] == args.dataset
+                if row["dataset"] == args.dataset and row["test_images"] == len(labels)
             }
             for label, method, options, variant, grid, one_run in VARIANTS:
                 if label not in args.variants:
@@ -217,7 +217,7 @@ def read_journal(journal):
         if line.strip():
             row = json.loads(line)
             key = (row["dataset"], row["model"], row["seed"], row["variant"], row["weights"])
-            key += (row["T"],)
+            key += (row["test_images"], row["T"])
             rows.setdefault(key, row)
     return list(rows.values())
 
@@ -229,10 +229,11 @@ def mean_std(values):
 def summarise(rows):
     groups = {}
     for row in rows:
-        key = (row["dataset"], row["model"], row["variant"], ann_variant(row), row["T"])
+        key = (row["dataset"], row["model"], row["variant"], ann_variant(row))
+        key += (row["test_images"], row["T"])
         groups.setdefault(key, []).append(row)
     summary = []
-    for (dataset, model, variant, ann, T), group in groups.items():
+    for (dataset, model, variant, ann, images, T), group in groups.items():
         entry = {"dataset": dataset, "model": model, "variant": variant, "ann": ann, "T": T}
         entry["seeds"] = len(group)
         entry["test_images"] = group[0]["test_images"]
@@ -259,6 +260,7 @@ def summarise(rows):
             models[e["model"]],
             order[e["variant"]],
             e["ann"],
+            e["test_images"],
             e["T"],
         )
     )
@@ -324,14 +326,14 @@ def write_markdown(summary, path):
         "",
         "## Every method at T = 8 (CIFAR-10), best first",
         "",
-        "| model | method | ANN weights | SNN | its ANN | loss (pts) | latency | spikes/neuron "
-        "| energy |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | method | ANN weights | images | SNN | its ANN | loss (pts) | latency "
+        "| spikes/neuron | energy |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     at_eight = [e for e in summary if e["dataset"] == "cifar10" and e["T"] == 8]
     for e in sorted(at_eight, key=lambda e: (e["model"], e["loss_points"][0])):
         lines.append(
-            f"| {MODEL_NAMES[e['model']]} | {e['variant']} | {e['ann']} "
+            f"| {MODEL_NAMES[e['model']]} | {e['variant']} | {e['ann']} | {e['test_images']} "
             f"| {percent(e['snn_accuracy'])} "
             f"| {percent(e['ann_accuracy'])} | {e['loss_points'][0]:+.2f} "
             f"| {e['latency_steps']} | {e['spikes_per_neuron'][0]:.3f} "
@@ -391,6 +393,8 @@ def write_plots(summary, output):
                     if (e["dataset"], e["model"], e["variant"], e["ann"])
                     == (dataset, model, label, ann_name)
                 ]
+                largest = max(e["test_images"] for e in points)  # the most test images only
+                points = [e for e in points if e["test_images"] == largest]
                 xs = [e[x_field] if kind == "T" else e[x_field][0] for e in points]
                 ys = [100 * e["snn_accuracy"][0] for e in points]
                 axis.plot(
