@@ -14,11 +14,12 @@ Every (dataset, model, seed, variant) appends its rows to
 
 Protocol:
 - ANNs: the committed reference weights ``<dataset>-<model>-<variant>-seed<k>.pt``; ``relu``
-  for rate, burst, one-spike, CSS and phase coding, ``qcfsL<L>`` for qcfs, two-phase and
-  dual-phase. For dual-phase the QCFS fine-tune stands in for stage 1 (the method accepts
-  QCFS sites); stage 2 calibrates on the calibration images only: ``dual-phase v0`` runs
-  stage 2a (initial potentials), ``dual-phase`` stages 2a and 2b (weights, 20 epochs at most,
-  patience 5, early stopping on a held-out quarter of the calibration images).
+  for rate, burst, one-spike, CSS and phase coding, ``threshold_relu`` for optimal,
+  ``qcfsL<L>`` (``--qcfs-levels``) for qcfs, two-phase and dual-phase. For dual-phase the
+  QCFS fine-tune stands in for stage 1 (the method accepts QCFS sites); stage 2 calibrates
+  on the calibration images only: ``dual-phase v0`` runs stage 2a (initial potentials),
+  ``dual-phase`` stages 2a and 2b (weights, 20 epochs at most, patience 5, early stopping on
+  a held-out quarter of the calibration images).
 - Calibration: ``--calibration-images`` training images (a fixed random subset, seed 0),
   given to ``gsnn.convert`` as a list of batches (labels unused). Never test images.
 - Test: the first ``--test-images`` of a fixed random permutation (seed 0) of the test set;
@@ -27,7 +28,8 @@ Protocol:
 - Online codes whose neurons do not depend on ``T`` (rate, qcfs, burst) run once at the
   largest ``T`` of their grid; accuracy and statistics at every smaller ``T`` are read from
   the same run (``snn.last_step_logits``, ``SpikeStats.truncated``), which equals a separate
-  run at that ``T`` (tests/metrics/test_truncated_stats.py). Windowed codes run once per ``T``.
+  run at that ``T`` (tests/metrics/test_truncated_stats.py). Windowed codes, and optimal (its
+  shift is θ/2T), run once per ``T``. ``--max-T`` drops the larger ``T`` of every grid.
 - Input coding: analog (the normalised image is the first layer's input current).
 """
 
@@ -51,6 +53,7 @@ MODEL_NAMES = {"lenet5": "LeNet-5", "vggsmall": "VGG-small", "resnet20": "ResNet
 # (row label, method, method options, ANN weight variant, T grid, one run read at every T)
 VARIANTS = [
     ("rate", "rate", {}, "relu", [1, 2, 4, 8, 16, 32, 64], True),
+    ("optimal", "optimal", {}, "threshold_relu", [2, 4, 8, 16, 32, 64], False),
     ("qcfs", "qcfs", {}, "qcfs", [1, 2, 4, 8, 16, 32], True),
     ("burst G=2", "burst", {"burst": 2}, "relu", [1, 2, 4, 8, 16, 32], True),
     ("two-phase", "two-phase", {}, "qcfs", [2, 4, 8, 16], False),
@@ -161,6 +164,9 @@ def run(args):
                     continue
                 model = load_reference_model(str(path))
                 ann = ann_accuracy(model, images, labels, args.batch_size)
+                grid = [T for T in grid if T <= args.max_T]
+                if not grid:
+                    continue
                 runs = [(max(grid), grid)] if one_run else [(T, [T]) for T in grid]
                 rows = []
                 for T, reported in runs:
@@ -422,6 +428,7 @@ def main():
     parser.add_argument("--calibration-images", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-T", type=int, default=64, help="leave out larger T")
     parser.add_argument(
         "--qcfs-levels", type=int, help="QCFS weights qcfsL<L> (default: the only QCFS file)"
     )

@@ -16,7 +16,9 @@ For every seed it trains the plain-ReLU model (``<dataset>-<model>-relu-seed<k>.
 turns it into a QCFS model with ``gsnn.ann.qcfs_from_relu`` (bounds at a percentile of the
 positive activations on ``--calibration`` training images, a fixed random subset: the CIFAR-10
 JPEG copy is sorted by class) and fine-tunes that for
-``--qcfs-epochs`` epochs (``<dataset>-<model>-qcfsL<L>-seed<k>.pt``). Files go to
+``--qcfs-epochs`` epochs (``<dataset>-<model>-qcfsL<L>-seed<k>.pt``). With
+``--threshold-relu-epochs`` it also fine-tunes the ReLU model with every activation clipped
+at 1 (``<dataset>-<model>-threshold_relu-seed<k>.pt``, for the ``optimal`` method). Files go to
 ``experiments/weights/``; a file that already exists is loaded instead of retrained, so a
 rerun resumes. Every finished file appends a line to
 ``experiments/results/image_training.jsonl``, from which ``image_training.md`` is rewritten.
@@ -161,6 +163,25 @@ def train_and_save(
     )  # fmt: skip
 
 
+def finetune_threshold_relu(relu_model, run: Run) -> None:
+    """``<dataset>-<model>-threshold_relu-seed<k>.pt``: the ReLU model with every ReLU
+    clipped at 1 (``gsnn.ann.ThresholdReLU``, the ANN of Deng & Gu's ``optimal``
+    conversion), fine-tuned so that the layers adapt to the clip."""
+    args = run.args
+    name = ReferenceWeights(args.dataset, args.model, "threshold_relu", run.seed)
+    if (WEIGHTS / name.file_name).exists():
+        print(f"exists {WEIGHTS / name.file_name}", flush=True)
+        return
+    model = name.build()
+    model.load_state_dict(relu_model.state_dict())  # activations hold no parameters
+    before = image_accuracy(model, run.test_set)
+    print(f"{name.file_name}: clipped test accuracy {100 * before:.2f}", flush=True)
+    train_and_save(
+        model, name, args.threshold_relu_epochs, args.threshold_relu_lr, "cosine", run,
+        accuracy_before_finetune=before, calibration="none (clip at 1)",
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=("mnist", "cifar10"), required=True)
@@ -176,6 +197,10 @@ def main() -> None:
     parser.add_argument("--qcfs-lr", type=float, default=0.01, help="cosine from this value")
     parser.add_argument("--calibration", type=int, default=512, help="images for the bounds")
     parser.add_argument("--percentile", type=float, default=99.9)
+    parser.add_argument(
+        "--threshold-relu-epochs", type=int, default=0, help="0: no threshold-ReLU model"
+    )
+    parser.add_argument("--threshold-relu-lr", type=float, default=0.01, help="cosine from this")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -199,6 +224,8 @@ def main() -> None:
         else:
             relu_model = relu_name.build()
             train_and_save(relu_model, relu_name, args.epochs, args.lr, "onecycle", run)
+        if args.threshold_relu_epochs > 0:
+            finetune_threshold_relu(relu_model, run)
         if args.qcfs_epochs < 1:
             continue
         qcfs_name = ReferenceWeights(args.dataset, args.model, "qcfs", seed, args.qcfs_levels)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from basic_block import BasicBlockCNN
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -257,3 +258,19 @@ def test_every_registered_method_converts_a_residual_cnn(name):
     assert snn(images).shape == (48, 5)
     assert snn.last_stats.spikes > 0 and snn.last_stats.synaptic_ops > 0
     assert snn.conversion_check["agreement"] >= 0.5  # five classes: far above chance
+
+
+@pytest.mark.parametrize("name", sorted(gsnn.methods.METHODS))
+def test_every_registered_method_converts_a_basic_block_shortcut(name):
+    """Branches of unequal spiking depth meet at the add (CSS needed a delay there)."""
+    method = gsnn.methods.METHODS[name]
+    kind = method.accepted_activations[0]
+    torch.manual_seed(1)
+    model = BasicBlockCNN(lambda: gsnn.ann.make_activation(kind, threshold=2.0)).train()
+    images = torch.randn(64, 3, 8, 8)
+    with torch.no_grad():
+        model(images)  # trainable activation bounds initialise from data
+    model.eval()
+    T = {"rate": 256, "optimal": 256, "burst": 64}.get(name, 16)
+    snn = gsnn.convert(model, images, method=name, T=T)
+    assert snn.conversion_check["agreement"] >= 0.9
