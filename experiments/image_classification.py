@@ -9,8 +9,8 @@ data copies through ``GSNN_DATA_MIRROR``):
         --dataset cifar10 --models vggsmall resnet20 --seeds 0 --test-images 1000
 
 Every (dataset, model, seed, variant) appends its rows to
-``experiments/results/image_classification.jsonl`` (a rerun resumes from it); the markdown
-``image_classification.md`` and the plots are rewritten from the whole journal.
+``experiments/results/image_classification.jsonl``; a rerun runs only the T not yet there.
+The markdown ``image_classification.md`` and the plots are rewritten from the whole journal.
 
 Protocol:
 - ANNs: the committed reference weights ``<dataset>-<model>-<variant>-seed<k>.pt``; ``relu``
@@ -61,7 +61,7 @@ VARIANTS = [
     ("dual-phase", "dual-phase", {"epochs": 20, "patience": 5}, "qcfs", [8], False),
     ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", [4, 8, 16], False),
     ("css", "css", {}, "relu", [4, 8, 16], False),
-    ("phase K=8", "phase", {"period": 8}, "relu", [8, 16], False),
+    ("phase K=8", "phase", {"period": 8}, "relu", [8, 16, 32, 64], False),
 ]
 VARIANT_LABELS = [variant[0] for variant in VARIANTS]
 
@@ -152,7 +152,7 @@ def run(args):
     for model_name in args.models:
         for seed in args.seeds:
             done = {
-                (row["model"], row["seed"], row["variant"], row["weights"])
+                (row["model"], row["seed"], row["variant"], row["weights"], row["T"])
                 for row in read_journal(args.journal)
                 if row["dataset"] == args.dataset and row["test_images"] == len(labels)
             }
@@ -160,13 +160,15 @@ def run(args):
                 if label not in args.variants:
                     continue
                 path = weight_file(args.dataset, model_name, variant, seed, args.qcfs_levels)
-                if (model_name, seed, label, path.name) in done:
+                grid = [
+                    T
+                    for T in grid
+                    if T <= args.max_T and (model_name, seed, label, path.name, T) not in done
+                ]
+                if not grid:
                     continue
                 model = load_reference_model(str(path))
                 ann = ann_accuracy(model, images, labels, args.batch_size)
-                grid = [T for T in grid if T <= args.max_T]
-                if not grid:
-                    continue
                 runs = [(max(grid), grid)] if one_run else [(T, [T]) for T in grid]
                 rows = []
                 for T, reported in runs:
