@@ -6,7 +6,19 @@ data copies through ``GSNN_DATA_MIRROR``):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset mnist --models lenet5 --seeds 0 1 2 3 4 --test-images 10000
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
-        --dataset cifar10 --models vggsmall resnet20 --seeds 0 --test-images 1000
+        --dataset cifar10 --models vggsmall resnet20 --seeds 0 --test-images 1000 \
+        --qcfs-levels 8
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 0 --test-images 1000 \
+        --qcfs-levels 4 --variants qcfs two-phase "dual-phase v0"
+    # the targets on the full test set
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 0 --test-images 10000 \
+        --qcfs-levels 4 --variants qcfs --max-T 8
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall --seeds 0 --test-images 10000 --variants rate
+
+(``dual-phase`` with stage 2b was run on MNIST only; the first CIFAR-10 command would add it.)
 
 Every (dataset, model, seed, variant) appends its rows to
 ``experiments/results/image_classification.jsonl``; a rerun runs only the T not yet there.

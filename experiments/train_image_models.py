@@ -9,6 +9,14 @@ on 2 shared CPU cores about 7 minutes for MNIST, 40 minutes per CIFAR-10 model):
         --seeds 0 --epochs 8 --qcfs-levels 8 --qcfs-epochs 2 --augment
     python experiments/train_image_models.py --dataset cifar10 --model resnet20 \
         --seeds 0 --epochs 8 --qcfs-levels 8 --qcfs-epochs 2 --augment
+    # QCFS L = 4 and threshold-ReLU files from the same ReLU models (existing files are kept)
+    python experiments/train_image_models.py --dataset mnist --model lenet5 \
+        --seeds 0 1 2 3 4 --epochs 6 --lr 0.05 --qcfs-levels 4 --qcfs-epochs 2 \
+        --threshold-relu-epochs 2
+    python experiments/train_image_models.py --dataset cifar10 --model vggsmall \
+        --seeds 0 --epochs 8 --qcfs-levels 4 --qcfs-epochs 4 --threshold-relu-epochs 2 --augment
+    python experiments/train_image_models.py --dataset cifar10 --model resnet20 \
+        --seeds 0 --epochs 8 --qcfs-levels 4 --qcfs-epochs 4 --threshold-relu-epochs 2 --augment
 
 (the exact command of every file is in ``experiments/results/image_training.md``).
 
