@@ -15,7 +15,6 @@ from gsnn.ann import GCN, QCFS
 NODES, FEATURES, HIDDEN, CLASSES = 30, 8, 8, 3
 
 
-
 @pytest.fixture(scope="module")
 def graph() -> Data:
     torch.manual_seed(0)
@@ -319,3 +318,34 @@ def test_network_called_with_non_tensor_features(graph, relu_gcn):
 def test_schedules_that_own_the_input_refuse_spike_coding(graph, relu_gcn, method):
     with pytest.raises(ValueError, match="needs coding='analog'"):
         gsnn.convert(relu_gcn, graph, method=method, T=8, coding="bernoulli")
+
+
+class OffsetAdd(nn.Module):
+    """A learnt offset and a raw-input skip, added to spike-driven currents."""
+
+    def __init__(self, skip_input: bool):
+        super().__init__()
+        self.skip_input = skip_input
+        self.lin1, self.lin2, self.lin3 = nn.Linear(5, 5), nn.Linear(5, 5), nn.Linear(5, 3)
+        self.offset = nn.Parameter(torch.full((5,), 0.1))
+
+    def forward(self, x):
+        h = torch.relu(self.lin1(x))
+        h = self.lin2(h) + (x if self.skip_input else self.offset)
+        return self.lin3(torch.relu(h))
+
+
+@pytest.mark.parametrize("skip_input", [False, True], ids=["offset", "input-skip"])
+@pytest.mark.parametrize("method", ["css", "one-spike", "phase"])
+def test_weighted_schedules_refuse_constants_added_at_every_step(method, skip_input):
+    torch.manual_seed(0)
+    x = torch.rand(20, 5)
+    with pytest.raises(ConversionError, match="added at every step. Fold it into the bias"):
+        gsnn.convert(OffsetAdd(skip_input).eval(), x, method=method, T=8)
+
+
+def test_online_codes_add_a_constant_every_step_like_a_bias():
+    torch.manual_seed(0)
+    model, x = OffsetAdd(skip_input=False).double().eval(), torch.rand(20, 5).double()
+    snn = gsnn.convert(model, x, method="rate", T=2048, percentile=100.0)
+    torch.testing.assert_close(snn(x), model(x), atol=5e-3, rtol=0)
