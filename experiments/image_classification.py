@@ -18,7 +18,10 @@ data copies through ``GSNN_DATA_MIRROR``):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models vggsmall --seeds 0 --test-images 10000 --variants rate
 
-(``dual-phase`` with stage 2b was run on MNIST only; the first CIFAR-10 command would add it.)
+    # dual-phase with stage 2b: ResNet-20 only (add --test-images 10000 for the full set)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 0 --test-images 1000 \
+        --qcfs-levels 4 --variants dual-phase
 
 Every (dataset, model, seed, variant) appends its rows to
 ``experiments/results/image_classification.jsonl``; a rerun runs only the T not yet there.
