@@ -18,7 +18,7 @@ data copies through ``GSNN_DATA_MIRROR``):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models vggsmall --seeds 0 --test-images 10000 --variants rate
 
-    # dual-phase with stage 2b: ResNet-20 only (add --test-images 10000 for the full set)
+    # dual-phase with stage 2b: ResNet-20 only (also run with --test-images 10000)
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models resnet20 --seeds 0 --test-images 1000 \
         --qcfs-levels 4 --variants dual-phase
