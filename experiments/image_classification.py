@@ -259,7 +259,7 @@ def summarise(rows):
     for (dataset, model, variant, ann, images, T), group in groups.items():
         entry = {"dataset": dataset, "model": model, "variant": variant, "ann": ann, "T": T}
         entry["seeds"] = len(group)
-        entry["test_images"] = group[0]["test_images"]
+        entry["test_images"] = images
         entry["data_source"] = group[0]["data_source"]
         entry["latency_steps"] = group[0]["latency_steps"]
         for field in (

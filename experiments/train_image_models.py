@@ -171,23 +171,27 @@ def train_and_save(
     )  # fmt: skip
 
 
-def finetune_threshold_relu(relu_model, run: Run) -> None:
-    """``<dataset>-<model>-threshold_relu-seed<k>.pt``: the ReLU model with every ReLU
-    clipped at 1 (``gsnn.ann.ThresholdReLU``, the ANN of Deng & Gu's ``optimal``
-    conversion), fine-tuned so that the layers adapt to the clip."""
-    args = run.args
-    name = ReferenceWeights(args.dataset, args.model, "threshold_relu", run.seed)
-    if (WEIGHTS / name.file_name).exists():
-        print(f"exists {WEIGHTS / name.file_name}", flush=True)
-        return
+def finetune(
+    name: ReferenceWeights, state: dict, epochs: int, lr: float, run: Run, calibration: str
+) -> None:
+    """Build ``name``'s model from ``state`` (a model with the same module names), measure it,
+    then fine-tune it with a cosine schedule and save it."""
     model = name.build()
-    model.load_state_dict(relu_model.state_dict())  # activations hold no parameters
+    model.load_state_dict(state)
     before = image_accuracy(model, run.test_set)
-    print(f"{name.file_name}: clipped test accuracy {100 * before:.2f}", flush=True)
+    print(f"{name.file_name}: test accuracy before fine-tuning {100 * before:.2f}", flush=True)
     train_and_save(
-        model, name, args.threshold_relu_epochs, args.threshold_relu_lr, "cosine", run,
-        accuracy_before_finetune=before, calibration="none (clip at 1)",
+        model, name, epochs, lr, "cosine", run,
+        accuracy_before_finetune=before, calibration=calibration,
     )  # fmt: skip
+
+
+def already_saved(name: ReferenceWeights) -> bool:
+    """Whether ``name``'s file exists (it is then kept, not retrained)."""
+    path = WEIGHTS / name.file_name
+    if path.exists():
+        print(f"exists {path}", flush=True)
+    return path.exists()
 
 
 def main() -> None:
@@ -232,26 +236,23 @@ def main() -> None:
         else:
             relu_model = relu_name.build()
             train_and_save(relu_model, relu_name, args.epochs, args.lr, "onecycle", run)
-        if args.threshold_relu_epochs > 0:
-            finetune_threshold_relu(relu_model, run)
-        if args.qcfs_epochs < 1:
-            continue
+        # every ReLU clipped at 1 (ThresholdReLU, the ANN of Deng & Gu's optimal conversion)
+        clipped_name = ReferenceWeights(args.dataset, args.model, "threshold_relu", seed)
+        if args.threshold_relu_epochs > 0 and not already_saved(clipped_name):
+            finetune(
+                clipped_name, relu_model.state_dict(), args.threshold_relu_epochs,
+                args.threshold_relu_lr, run, calibration="none (clip at 1)",
+            )  # fmt: skip
         qcfs_name = ReferenceWeights(args.dataset, args.model, "qcfs", seed, args.qcfs_levels)
-        if (WEIGHTS / qcfs_name.file_name).exists():
-            print(f"exists {WEIGHTS / qcfs_name.file_name}", flush=True)
+        if args.qcfs_epochs < 1 or already_saved(qcfs_name):
             continue
         subset = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))
         calibration = train_set.tensors[0][subset[: args.calibration]]
         calibrated = qcfs_from_relu(
             relu_model, (calibration,), levels=args.qcfs_levels, percentile=args.percentile
         )
-        qcfs_model = qcfs_name.build()
-        qcfs_model.load_state_dict(calibrated.state_dict())  # same module names, QCFS bounds
-        before = image_accuracy(qcfs_model, test_set)
-        print(f"{qcfs_name.file_name}: calibrated test accuracy {100 * before:.2f}", flush=True)
-        train_and_save(
-            qcfs_model, qcfs_name, args.qcfs_epochs, args.qcfs_lr, "cosine", run,
-            accuracy_before_finetune=before,
+        finetune(
+            qcfs_name, calibrated.state_dict(), args.qcfs_epochs, args.qcfs_lr, run,
             calibration=f"{len(calibration)} random training images (seed 0)",
         )  # fmt: skip
 
