@@ -1,20 +1,19 @@
 """The ``gsnn`` command line: train a reference GCN, convert it, compare ANN and SNN."""
 
 import argparse
+import ast
 import logging
 import time
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch_geometric.transforms as transforms
 
 import gsnn
-from gsnn.ann import GCN, node_accuracy, train_node_classifier
+from gsnn.ann import GCN, dual_phase_finetune, node_accuracy, train_node_classifier
 from gsnn.coding import CODERS
 from gsnn.data import DatasetUnavailableError, planetoid
 from gsnn.methods import METHODS
-
-ANN_ACTIVATION = {"rate": "relu", "optimal": "threshold_relu", "qcfs": "qcfs"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--dataset", default="Cora", help="Cora, CiteSeer or PubMed")
     convert.add_argument("--model", default="gcn", choices=["gcn"], help="reference model")
     convert.add_argument("--method", default="qcfs", choices=sorted(METHODS))
+    convert.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a method option, e.g. --option base=1.5 (repeatable)",
+    )
     convert.add_argument("--T", type=int, default=8, help="time steps")
     convert.add_argument("--coding", default="analog", choices=sorted(CODERS))
     convert.add_argument("--hidden", type=int, default=16)
@@ -38,24 +44,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_convert(args: argparse.Namespace) -> None:
-    torch.manual_seed(args.seed)
-    data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
-    activation = ANN_ACTIVATION[args.method]
-    options = {"qcfs_levels": args.qcfs_levels or args.T} if activation == "qcfs" else {}
+def parse_method_options(pairs: List[str]) -> Dict[str, Any]:
+    """``["base=1.5", "percentile=99.99"]`` to keyword arguments (Python literals, else text)."""
+    options = {}
+    for pair in pairs:
+        name, separator, text = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"--option takes NAME=VALUE (e.g. --option base=1.5), got {pair!r}.")
+        try:
+            options[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[name] = text
+    return options
+
+
+def train_reference_gcn(args: argparse.Namespace, data) -> Tuple[torch.nn.Module, str]:
+    """Train the GCN the method converts best; return it and a description of its activation.
+
+    The ANN activation is the method's first accepted one. ``noisy_qc`` stands for the
+    dual-phase stage 1: train with learnt clips, then fine-tune with NoisyQC at ``T``.
+    """
+    activation = METHODS[args.method].accepted_activations[0]
+    options = {}
+    if activation == "qcfs":
+        options = {"qcfs_levels": args.qcfs_levels or args.T}
     model = GCN(
         data.num_features,
         args.hidden,
         int(data.y.max()) + 1,
         num_layers=args.layers,
-        activation=activation,
+        activation="clip" if activation == "noisy_qc" else activation,
         residual=args.residual,
         **options,
     )
     train_node_classifier(model, data, epochs=args.epochs, progress=True)
+    if activation == "noisy_qc":
+        model = dual_phase_finetune(model, data, T=args.T, epochs=args.epochs)
+        return model, f"clip, fine-tuned with NoisyQC at T={args.T}"
+    if activation == "qcfs":
+        return model, f"qcfs, L={options['qcfs_levels']}"
+    return model, activation
+
+
+def run_convert(args: argparse.Namespace) -> None:
+    method_options = parse_method_options(args.option)
+    torch.manual_seed(args.seed)
+    data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
+    model, activation = train_reference_gcn(args, data)
     ann_accuracy = node_accuracy(model, data)
 
-    snn = gsnn.convert(model, data, method=args.method, T=args.T, coding=args.coding, progress=True)
+    # calibration never sees test labels; dual-phase stage 2 fits the SNN to the ANN, so it
+    # is kept off the test nodes altogether
+    calibration = None
+    if METHODS[args.method].calibrates_network:
+        calibration = data.train_mask | data.val_mask
+    snn = gsnn.convert(
+        model,
+        data,
+        method=args.method,
+        T=args.T,
+        coding=args.coding,
+        mask=calibration,
+        progress=True,
+        **method_options,
+    )
     started = time.perf_counter()
     with torch.no_grad():
         prediction = snn(data.x, data.edge_index).argmax(dim=-1)
@@ -65,14 +117,15 @@ def run_convert(args: argparse.Namespace) -> None:
     stats = snn.last_stats
     print(
         f"\n{args.dataset}, {args.layers}-layer GCN (hidden {args.hidden}, ANN activation "
-        f"{activation}), method {args.method}, T={args.T}, {args.coding} input coding, "
+        f"{activation}), method {snn.method!r}, T={args.T}, {args.coding} input coding, "
         f"seed {args.seed}, test nodes {int(mask.sum())}\n"
     )
     rows = [
         ("ANN test accuracy", f"{100 * ann_accuracy:.2f} %"),
         ("SNN test accuracy", f"{100 * snn_accuracy:.2f} %"),
         ("conversion loss", f"{100 * (ann_accuracy - snn_accuracy):+.2f} points"),
-        ("ANN-SNN agreement (all nodes)", f"{100 * snn.conversion_check['agreement']:.2f} %"),
+        ("ANN-SNN agreement (calibration)", f"{100 * snn.conversion_check['agreement']:.2f} %"),
+        ("latency", f"{snn.latency_steps} steps"),
         ("spikes per neuron", f"{stats.spikes_per_neuron:.3f}"),
         ("synaptic operations", f"{stats.synaptic_ops:.4g}"),
         ("SNN MACs (analog input layer)", f"{stats.macs:.4g}"),
