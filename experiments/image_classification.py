@@ -72,6 +72,7 @@ VARIANTS = [
     ("qcfs", "qcfs", {}, "qcfs", [1, 2, 4, 8, 16, 32], True),
     ("burst G=2", "burst", {"burst": 2}, "relu", [1, 2, 4, 8, 16, 32], True),
     ("two-phase", "two-phase", {}, "qcfs", [2, 4, 8, 16], False),
+    ("two-phase signed", "two-phase", {"signed": True}, "qcfs", [1, 2, 4, 8, 16, 32], True),
     ("dual-phase v0", "dual-phase", {"calibrate_weights": False}, "qcfs", [2, 4, 8, 16], False),
     ("dual-phase", "dual-phase", {"epochs": 20, "patience": 5}, "qcfs", [8], False),
     ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", [4, 8, 16], False),

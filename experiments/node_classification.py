@@ -24,6 +24,11 @@ The dual-phase rows (and the ``qcfs L=1`` / ``L=2`` rows they are compared with)
         --variants "qcfs L=1" "qcfs L=2" "dual-phase T=1" "dual-phase T=2" \
         --architectures "GCN-4 h64 residual" "GCN-2 h16" --T 1 2 --workers 1
 
+and the rows of the signed two-phase variant (one online window with -1 spikes, latency T) from
+
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/node_classification.py \
+        --variants "two-phase L=4 signed" "two-phase L=8 signed" --workers 1
+
 followed by ``--summarise-only`` (default arguments) to rebuild the table from the whole
 journal. A dual-phase ANN is a TClamp GCN (trained like the others) fine-tuned with NoisyQC
 at its T (``gsnn.ann.dual_phase_finetune``) and is converted at that T only; its stage-2
@@ -74,6 +79,8 @@ VARIANTS = [
     ("qcfs L=8 from ReLU", "qcfs", {}, "qcfs_from_relu", {"qcfs_levels": 8}),
     ("two-phase L=4", "two-phase", {}, "qcfs", {"qcfs_levels": 4}),
     ("two-phase L=8", "two-phase", {}, "qcfs", {"qcfs_levels": 8}),
+    ("two-phase L=4 signed", "two-phase", {"signed": True}, "qcfs", {"qcfs_levels": 4}),
+    ("two-phase L=8 signed", "two-phase", {"signed": True}, "qcfs", {"qcfs_levels": 8}),
     ("burst G=2", "burst", {"burst": 2}, "relu", {}),
     ("one-spike B=1.5", "one-spike", {"base": 1.5}, "relu", {}),
     (
@@ -427,7 +434,8 @@ def markdown(summary, command, notes):
         "*energy* = SNN/ANN energy estimate (4.6 pJ/MAC, 0.9 pJ/AC, 45 nm), whole network, and "
         "*hidden* without the first layer (which runs on analog input with the same MACs as the "
         "ANN). *latency* = steps until the output is complete: T for online methods, "
-        "(D+1)T for two-phase, DT+1 for one-spike, T+D for CSS (D spiking layers). "
+        "(D+1)T for two-phase (T for its signed variant), DT+1 for one-spike, T+D for CSS "
+        "(D spiking layers). "
         "Input coding: analog (constant current; injected once for one-spike and CSS).",
         "",
         "| dataset | model | method | T | latency | seeds | ReLU ANN | method ANN | SNN "

@@ -19,14 +19,16 @@ class SmallCNN(nn.Module):
         return self.fc(self.pool(self.act2(self.conv2(h))).flatten(1))
 
 
-@pytest.mark.parametrize("method", ["rate", "burst"])
-def test_prefix_of_a_long_run_equals_a_short_run(method):
+@pytest.mark.parametrize(
+    "method, options", [("rate", {}), ("burst", {}), ("two-phase", {"signed": True})]
+)
+def test_prefix_of_a_long_run_equals_a_short_run(method, options):
     torch.manual_seed(0)
     model, images = SmallCNN().eval(), torch.randn(12, 2, 8, 8)
-    long_run = gsnn.convert(model, images, method=method, T=16, check=False)
+    long_run = gsnn.convert(model, images, method=method, T=16, check=False, **options)
     long_run(images)
     for steps in (1, 5, 16):
-        short = gsnn.convert(model, images, method=method, T=steps, check=False)
+        short = gsnn.convert(model, images, method=method, T=steps, check=False, **options)
         logits = short(images)
         torch.testing.assert_close(long_run.last_step_logits[steps - 1], logits)
         prefix, whole = long_run.last_stats.truncated(steps), short.last_stats
