@@ -189,15 +189,21 @@ def _replace_synaptic_layers(graph_module: fx.GraphModule) -> None:
     failures = []
     for node in graph_module.graph.nodes:
         if node.op == "call_module" and role_of(node, modules) is OpRole.STRUCTURAL:
-            module = graph_module.get_submodule(node.target)
+            module = modules[node.target]  # the ANN module, also at its later call sites
             if type(module) in STRUCTURAL_RULES:  # weightless: may serve several call sites
                 try:
                     spiking = STRUCTURAL_RULES[type(module)](module)
                 except ValueError as error:
                     failures.append(f"{qualified_name(node, modules)}: {error}")
                     continue
-                graph_module.delete_submodule(node.target)
-                graph_module.add_submodule(node.target, spiking)
+                calls[node.target] = calls.get(node.target, 0) + 1
+                if calls[node.target] == 1:
+                    graph_module.delete_submodule(node.target)
+                    graph_module.add_submodule(node.target, spiking)
+                elif hasattr(spiking, "keep_state"):  # state streamed across chunks: one per site
+                    name = f"{node.target}_call{calls[node.target]}".replace(".", "_")
+                    graph_module.add_submodule(name, spiking)
+                    node.target = name
             continue
         if node.op != "call_module" or role_of(node, modules) is not OpRole.SYNAPTIC:
             continue
@@ -503,6 +509,7 @@ def convert(
     mask: Optional[Tensor] = None,
     check: bool = True,
     progress: bool = False,
+    steps_per_chunk: Optional[int] = None,
     **method_options,
 ) -> SpikingNetwork:
     """Convert a trained ANN into a spiking network.
@@ -529,6 +536,9 @@ def convert(
         check (bool): run the agreement check and store it in
             ``snn.conversion_check``. (default: ``True``)
         progress (bool): show a progress bar over the lifecycle stages. (default: ``False``)
+        steps_per_chunk (int, optional): simulate that many steps per pass, for the
+            agreement check and every later call (online methods only; see
+            :attr:`SpikingNetwork.steps_per_chunk`). (default: ``None``, all at once)
         **method_options: options of the method (e.g. ``percentile=99.99``).
 
     Returns:
@@ -614,6 +624,7 @@ def convert(
         depths=_node_depths(graph_module, set(thresholds)),
         gain_sources=_gain_sources(graph_module, set(thresholds)),
     )
+    snn.steps_per_chunk = steps_per_chunk
     if recipe.calibrates_network:
         recipe.calibrate_network(snn, ann_reference, batches, mask)
     bar.update()

@@ -28,6 +28,13 @@ class SpikingNetwork(nn.Module):
       :math:`(T, *)`, from the same pass (accuracy-versus-time for free);
     - :attr:`last_stats` holds the :class:`~gsnn.metrics.SpikeStats` of the run.
 
+    Memory grows with :math:`T` times the largest layer (design §5). Online
+    methods (rate, optimal, qcfs, burst, dual-phase, signed two-phase) can run in
+    chunks of steps instead: set :attr:`steps_per_chunk`, or let
+    :meth:`plan_chunks` choose it for a memory budget. Neurons (and max pooling)
+    carry their state from chunk to chunk, so outputs and statistics equal a
+    single pass.
+
     Args:
         body (fx.GraphModule): spiking layers and neurons, ``[T, ...]`` tensors.
         coder (nn.Module): input coder, ``coder(x, T)``.
@@ -68,6 +75,7 @@ class SpikingNetwork(nn.Module):
         self.gain_sources = dict(gain_sources or {})
         self.energy_model = EnergyModel()
         self.record_stats = True
+        self.steps_per_chunk = None
         self.last_step_logits: Optional[Tensor] = None
         self.last_stats: Optional[SpikeStats] = None
         self.T = T
@@ -92,6 +100,21 @@ class SpikingNetwork(nn.Module):
                 depth = self.depths.get(name, 0)
                 module.bias_gains = self.method.bias_gains(depth, self.steps)
         self.readout = self.method.make_readout(self.depth, value)
+
+    @property
+    def steps_per_chunk(self) -> Optional[int]:
+        """Steps simulated per pass through the body (``None``: all at once)."""
+        return self._steps_per_chunk
+
+    @steps_per_chunk.setter
+    def steps_per_chunk(self, value: Optional[int]) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"steps_per_chunk must be a positive int or None, got {value!r}.")
+        if value is not None and value < 1:
+            raise ValueError(f"steps_per_chunk must be >= 1, got {value}.")
+        if value is not None:
+            self._streamable_modules()  # refuses windowed methods now, not at the next call
+        self._steps_per_chunk = value
 
     @property
     def latency_steps(self) -> int:
@@ -136,13 +159,14 @@ class SpikingNetwork(nn.Module):
     def forward(self, *inputs) -> Tensor:
         self._check_inputs(inputs)
         encoded = self.coder(inputs[0], self.steps)
+        chunk = self.steps_per_chunk or self.steps
         if self.record_stats:
             with StatsRecorder(self.body, self.energy_model) as recorder:
-                currents = self.body(encoded, *inputs[1:])
+                currents = self._simulate(encoded, inputs[1:], chunk, recorder)
             recorder.stats.time_steps = self.T
             self.last_stats = recorder.stats
         else:
-            currents = self.body(encoded, *inputs[1:])
+            currents = self._simulate(encoded, inputs[1:], chunk)
         return self._decode(currents)
 
     def forward_stepwise(self, *inputs) -> Tensor:
@@ -153,29 +177,100 @@ class SpikingNetwork(nn.Module):
         benchmarked against. Statistics are not recorded.
         """
         self._check_inputs(inputs)
-        encoded = self.coder(inputs[0], self.steps)
-        neurons = [module for _, module in self.neurons()]
-        if any(isinstance(module, SpikingMaxPool2d) for module in self.body.modules()):
-            raise ValueError(
-                "forward_stepwise cannot stream max pooling by running counts; use forward()."
-            )
-        if not all(isinstance(neuron, IFNeuron) for neuron in neurons):
-            raise ValueError(
-                f"forward_stepwise streams online neurons only; method {self.method.name!r} "
-                "uses windowed neurons, which need a whole window of input at once."
-            )
-        for neuron in neurons:
-            neuron.keep_state = True
-            neuron.reset()
+        return self._decode(self._simulate(self.coder(inputs[0], self.steps), inputs[1:], 1))
+
+    def _simulate(
+        self,
+        encoded: Tensor,
+        rest: Sequence,
+        chunk: int,
+        recorder: Optional[StatsRecorder] = None,
+    ) -> Tensor:
+        """Run the body over ``encoded`` (:math:`(T, *)`) in chunks of ``chunk`` steps; the
+        stateful modules carry their state from one chunk to the next."""
+        if chunk >= encoded.shape[0]:
+            return self.body(encoded, *rest)
+        stateful = self._streamable_modules()
+        for module in stateful:
+            module.keep_state = True
+            module.reset()
         try:
-            currents = torch.cat(
-                [self.body(encoded[t : t + 1], *inputs[1:]) for t in range(self.steps)], dim=0
-            )
+            currents = []
+            for start in range(0, encoded.shape[0], chunk):
+                if recorder is not None:
+                    recorder.first_step = start
+                currents.append(self.body(encoded[start : start + chunk], *rest))
         finally:
-            for neuron in neurons:
-                neuron.keep_state = False
-                neuron.reset()
-        return self._decode(currents)
+            for module in stateful:
+                module.keep_state = False
+                module.reset()
+        return torch.cat(currents, dim=0)
+
+    def _streamable_modules(self) -> List[nn.Module]:
+        """The modules that carry state across steps, if the network can run in chunks."""
+        neurons = [module for _, module in self.neurons()]
+        if not all(isinstance(neuron, IFNeuron) for neuron in neurons) or any(
+            module.step_gains is not None or module.bias_gains is not None
+            for module in self.body.modules()
+            if isinstance(module, SynapticLayer)
+        ):
+            raise ValueError(
+                f"Only online methods run in chunks of steps; method {self.method.name!r} "
+                "uses windowed neurons or per-step weights, which need the whole run at once. "
+                "Set steps_per_chunk = None."
+            )
+        pools = [m for m in self.body.modules() if isinstance(m, SpikingMaxPool2d)]
+        return neurons + pools
+
+    def bytes_per_step(self, *inputs) -> int:
+        """An estimate of the memory one simulated step needs: the bytes of every
+        intermediate result of the body for one step of ``inputs``.
+
+        It is an upper bound on what the body keeps alive between its ops (each
+        result is freed after its last use); temporaries inside a layer add to it.
+        """
+        self._check_inputs(inputs)
+        encoded = self.coder(inputs[0], 1)
+        sizes = []
+
+        class Measuring(fx.Interpreter):
+            def run_node(self, node):
+                result = super().run_node(node)
+                if isinstance(result, Tensor) and node.op in (
+                    "call_module",
+                    "call_function",
+                    "call_method",
+                ):
+                    sizes.append(result.numel() * result.element_size())
+                return result
+
+        stateful = self._streamable_modules()
+        with torch.no_grad():
+            try:
+                Measuring(self.body).run(encoded, *inputs[1:])
+            finally:
+                for module in stateful:
+                    module.reset()
+        return sum(sizes)
+
+    def plan_chunks(self, memory_bytes: int, *inputs) -> int:
+        """Set :attr:`steps_per_chunk` so one chunk fits in ``memory_bytes``; return it.
+
+        Uses :meth:`bytes_per_step` on ``inputs`` (a representative batch, e.g.
+        the whole graph). ``None`` (one pass) when all steps fit.
+
+        Raises:
+            ValueError: the method cannot run in chunks, or not even one step fits.
+        """
+        per_step = self.bytes_per_step(*inputs)
+        steps = int(memory_bytes) // per_step
+        if steps < 1:
+            raise ValueError(
+                f"A memory budget of {int(memory_bytes):,} bytes is below one step's estimated "
+                f"{per_step:,} bytes; raise the budget or run fewer samples (nodes) at once."
+            )
+        self.steps_per_chunk = None if steps >= self.steps else steps
+        return min(steps, self.steps)
 
     def _decode(self, currents: Tensor) -> Tensor:
         step_logits = self.readout(currents)

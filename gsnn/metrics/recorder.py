@@ -34,6 +34,7 @@ class StatsRecorder:
         self.network = network
         self.energy_model = energy_model
         self.stats = SpikeStats(time_steps=0, energy_model=energy_model)
+        self.first_step = 0
         self._handles: List = []
 
     def __enter__(self) -> "StatsRecorder":
@@ -71,12 +72,13 @@ class StatsRecorder:
         def hook(module, inputs, spikes):
             layer = self._layer(name, "neuron")
             layer.neurons = spikes[0].numel()
-            layer.add_steps("spikes", spikes.abs().flatten(1).sum(dim=1))
+            layer.add_steps("spikes", spikes.abs().flatten(1).sum(dim=1), self.first_step)
             per_step = getattr(module, "multiplies_per_neuron_step", 0)
             if per_step:
                 steps = torch.full((spikes.shape[0],), float(per_step * spikes[0].numel()))
-                layer.add_steps("multiplies", steps)
-            self.stats.time_steps = max(self.stats.time_steps, spikes.shape[0])
+                layer.add_steps("multiplies", steps, self.first_step)
+            end = self.first_step + spikes.shape[0]
+            self.stats.time_steps = max(self.stats.time_steps, end)
 
         return hook
 
@@ -91,15 +93,18 @@ class StatsRecorder:
                 fanout = module.synaptic_fanout(*inputs) * getattr(module, "input_event_scale", 1.0)
                 # one matmul per run: |s(t)| . fanout for every step, no product tensor
                 per_sample = fanout.to(x.dtype).expand(x.shape[1:]).reshape(-1)
-                layer.add_steps("synaptic_ops", x.abs().reshape(steps, -1) @ per_sample)
+                ops = x.abs().reshape(steps, -1) @ per_sample
+                layer.add_steps("synaptic_ops", ops, self.first_step)
             else:  # analog input: MACs every step, or once at the first if time-constant
                 macs = torch.full((steps,), float(dense))
                 if is_time_constant(x):
-                    macs[1:] = 0
-                layer.add_steps("macs", macs)
+                    macs[:] = 0
+                    macs[0] = dense if self.first_step == 0 else 0.0
+                layer.add_steps("macs", macs, self.first_step)
             layer.ann_macs = dense
             gains = module.step_gains
             if gains is not None and not torch.all((gains == 0) | (gains == 1)):
-                layer.add_steps("multiplies", (gains != 0).to(torch.float64) * output[0].numel())
+                weighted = (gains != 0).to(torch.float64) * output[0].numel()
+                layer.add_steps("multiplies", weighted, self.first_step)
 
         return hook

@@ -45,12 +45,17 @@ class LayerStats:
         """Mean spikes per neuron over the whole run (0 for synapses)."""
         return self.spikes / self.neurons if self.neurons else 0.0
 
-    def add_steps(self, name: str, counts: Tensor) -> None:
-        """Add per-step ``counts`` :math:`(T,)` to the count ``name`` and to its total."""
+    def add_steps(self, name: str, counts: Tensor, first_step: int = 0) -> None:
+        """Add per-step ``counts`` :math:`(T',)` of steps ``first_step, ...`` to the count
+        ``name`` and to its total (a run simulated in chunks of steps adds chunk by chunk)."""
         counts = counts.detach().to(torch.float64)
         setattr(self, name, getattr(self, name) + float(counts.sum()))
-        previous = self.per_step.get(name)
-        self.per_step[name] = counts if previous is None else previous + counts
+        end = first_step + counts.shape[0]
+        previous = self.per_step.get(name, torch.zeros(0, dtype=torch.float64))
+        if previous.shape[0] < end:
+            previous = torch.cat([previous, previous.new_zeros(end - previous.shape[0])])
+        previous[first_step:end] += counts
+        self.per_step[name] = previous
 
     def truncated(self, steps: int) -> "LayerStats":
         """The counts of the first ``steps`` steps only."""

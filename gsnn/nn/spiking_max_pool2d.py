@@ -27,6 +27,10 @@ class SpikingMaxPool2d(nn.Module):
     Weighted digit codes (phase, CSS) are not monotone in the count and must use
     average pooling instead.
 
+    By default every call starts from zero counts. Set :attr:`keep_state` to
+    ``True`` to stream a long input in chunks of steps; :meth:`reset` then
+    starts a new sample.
+
     It pools the spikes of neurons; the converter rejects max pooling of
     currents, which has no exact spiking form (pool after the activation
     instead: for a monotone activation both orders give the same ANN).
@@ -44,11 +48,26 @@ class SpikingMaxPool2d(nn.Module):
         if not isinstance(pool, nn.MaxPool2d) or pool.return_indices:
             raise ValueError("SpikingMaxPool2d wraps an nn.MaxPool2d without return_indices.")
         self.pool = pool
+        self.keep_state = False
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the running counts kept between calls (``keep_state=True``)."""
+        self._input_counts = None
+        self._pooled_counts = None
 
     def forward(self, x: Tensor) -> Tensor:
         check_image_steps(self, x)
-        counts = map_samples(self.pool, torch.cumsum(x, dim=0))
-        return torch.diff(counts, dim=0, prepend=torch.zeros_like(counts[:1]))
+        running = torch.cumsum(x, dim=0)
+        if self.keep_state and self._input_counts is not None:
+            running = running + self._input_counts
+        counts = map_samples(self.pool, running)
+        previous = torch.zeros_like(counts[:1])
+        if self.keep_state and self._pooled_counts is not None:
+            previous = self._pooled_counts
+        if self.keep_state:
+            self._input_counts, self._pooled_counts = running[-1:], counts[-1:]
+        return torch.diff(counts, dim=0, prepend=previous)
 
     def extra_repr(self) -> str:
         return repr(self.pool)

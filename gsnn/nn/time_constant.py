@@ -13,7 +13,7 @@ from torch import Tensor
 
 def is_time_constant(x: Tensor) -> bool:
     """Whether ``x`` (shape ``[T, ...]``) is a stride-0 view repeating one step."""
-    return x.dim() >= 1 and x.shape[0] > 1 and x.stride(0) == 0
+    return x.dim() >= 1 and x.stride(0) == 0
 
 
 def map_steps(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
