@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=8)
     parser.add_argument("--T", type=int, default=32)
     parser.add_argument("--chunks", type=int, nargs="+", default=[16, 8, 4, 1])
-    parser.add_argument("--budget-mb", type=int, default=256)
+    parser.add_argument("--budget-mb", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS / "benchmark_memory.md")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
