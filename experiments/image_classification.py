@@ -23,6 +23,27 @@ data copies through ``GSNN_DATA_MIRROR``):
         --dataset cifar10 --models resnet20 --seeds 0 --test-images 1000 \
         --qcfs-levels 4 --variants dual-phase
 
+    # seed 1 (weights from train_image_models.py --seeds 1): the target rows
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 1 --test-images 10000 \
+        --qcfs-levels 4 --variants qcfs --max-T 8
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 1 --test-images 10000 \
+        --qcfs-levels 4 --variants dual-phase
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 1 --test-images 1000 --variants rate
+
+    # signed two-phase (one online window with -1 spikes)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset mnist --models lenet5 --seeds 0 1 2 3 4 --test-images 10000 \
+        --variants "two-phase signed"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 0 --test-images 1000 \
+        --qcfs-levels 4 --variants "two-phase signed"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 0 1 --test-images 10000 \
+        --qcfs-levels 4 --variants "two-phase signed" --max-T 8
+
 Every (dataset, model, seed, variant) appends its rows to
 ``experiments/results/image_classification.jsonl``; a rerun runs only the T not yet there.
 The markdown ``image_classification.md`` and the plots are rewritten from the whole journal.

@@ -46,8 +46,12 @@ class GraphAdjacency:
         """Build from PyG's ``edge_index`` (row 0: source, row 1: target); duplicates add up."""
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.shape[1], dtype=dtype, device=edge_index.device)
+        # indices are checked by check_edge_index before any layer builds its adjacency
         coo = torch.sparse_coo_tensor(
-            edge_index.flip(0), edge_weight.to(dtype), (num_nodes, num_nodes)
+            edge_index.flip(0),
+            edge_weight.to(dtype),
+            (num_nodes, num_nodes),
+            check_invariants=False,
         ).coalesce()
         fanout = torch.bincount(coo.indices()[1], minlength=num_nodes)
         with warnings.catch_warnings():
