@@ -13,7 +13,7 @@ import gsnn
 from gsnn.ann import GCN, dual_phase_finetune, node_accuracy, train_node_classifier
 from gsnn.coding import CODERS
 from gsnn.data import DatasetUnavailableError, planetoid
-from gsnn.methods import METHODS
+from gsnn.methods import METHODS, get_method
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +65,11 @@ def train_reference_gcn(args: argparse.Namespace, data) -> Tuple[torch.nn.Module
     dual-phase stage 1: train with learnt clips, then fine-tune with NoisyQC at ``T``.
     """
     activation = METHODS[args.method].accepted_activations[0]
+    if args.qcfs_levels is not None and activation != "qcfs":
+        raise ValueError(
+            f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
+            f"a {activation} ANN; drop the option or use --method qcfs or two-phase."
+        )
     options = {}
     if activation == "qcfs":
         options = {"qcfs_levels": args.qcfs_levels or args.T}
@@ -88,6 +93,7 @@ def train_reference_gcn(args: argparse.Namespace, data) -> Tuple[torch.nn.Module
 
 def run_convert(args: argparse.Namespace) -> None:
     method_options = parse_method_options(args.option)
+    get_method(args.method, **method_options)  # bad options fail before any training
     torch.manual_seed(args.seed)
     data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
     model, activation = train_reference_gcn(args, data)

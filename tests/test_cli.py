@@ -61,6 +61,20 @@ def test_convert_reports_a_bad_method_option(offline_graph, capsys):
     assert "Bad options for method 'rate'" in printed
 
 
+def test_bad_options_fail_before_training(offline_graph, capsys, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started before the options were checked")
+
+    monkeypatch.setattr(gsnn.cli, "train_node_classifier", no_training)
+    assert main(["convert", "--method", "css", "--option", "bogus=2"]) == 2
+    assert "Bad options for method 'css'" in capsys.readouterr().out
+
+
+def test_qcfs_levels_for_a_method_without_a_qcfs_ann_is_refused(offline_graph, capsys):
+    assert main(["convert", "--method", "rate", "--qcfs-levels", "4", "--epochs", "3"]) == 2
+    assert "--qcfs-levels sets the levels of a QCFS ANN" in capsys.readouterr().out
+
+
 def test_dual_phase_trains_its_two_stage_ann(offline_graph, capsys):
     main(["convert", "--method", "dual-phase", "--T", "2", "--epochs", "3"])
     assert "fine-tuned with NoisyQC at T=2" in capsys.readouterr().out
