@@ -13,7 +13,7 @@ import gsnn
 from gsnn.ann import GCN, dual_phase_finetune, node_accuracy, train_node_classifier
 from gsnn.coding import CODERS
 from gsnn.data import DatasetUnavailableError, planetoid
-from gsnn.methods import METHODS, get_method
+from gsnn.methods import METHODS, ConversionMethod, get_method
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,13 +58,15 @@ def parse_method_options(pairs: List[str]) -> Dict[str, Any]:
     return options
 
 
-def train_reference_gcn(args: argparse.Namespace, data) -> Tuple[torch.nn.Module, str]:
+def train_reference_gcn(
+    args: argparse.Namespace, recipe: ConversionMethod, data
+) -> Tuple[torch.nn.Module, str]:
     """Train the GCN the method converts best; return it and a description of its activation.
 
     The ANN activation is the method's first accepted one. ``noisy_qc`` stands for the
     dual-phase stage 1: train with learnt clips, then fine-tune with NoisyQC at ``T``.
     """
-    activation = METHODS[args.method].accepted_activations[0]
+    activation = recipe.accepted_activations[0]
     if args.qcfs_levels is not None and activation != "qcfs":
         raise ValueError(
             f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
@@ -93,26 +95,25 @@ def train_reference_gcn(args: argparse.Namespace, data) -> Tuple[torch.nn.Module
 
 def run_convert(args: argparse.Namespace) -> None:
     method_options = parse_method_options(args.option)
-    get_method(args.method, **method_options)  # bad options fail before any training
+    recipe = get_method(args.method, **method_options)  # bad options fail before training
     torch.manual_seed(args.seed)
     data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
-    model, activation = train_reference_gcn(args, data)
+    model, activation = train_reference_gcn(args, recipe, data)
     ann_accuracy = node_accuracy(model, data)
 
     # calibration never sees test labels; dual-phase stage 2 fits the SNN to the ANN, so it
     # is kept off the test nodes altogether
     calibration = None
-    if METHODS[args.method].calibrates_network:
+    if recipe.calibrates_network:
         calibration = data.train_mask | data.val_mask
     snn = gsnn.convert(
         model,
         data,
-        method=args.method,
+        method=recipe,
         T=args.T,
         coding=args.coding,
         mask=calibration,
         progress=True,
-        **method_options,
     )
     started = time.perf_counter()
     with torch.no_grad():

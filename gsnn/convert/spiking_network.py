@@ -230,28 +230,15 @@ class SpikingNetwork(nn.Module):
         result is freed after its last use); temporaries inside a layer add to it.
         """
         self._check_inputs(inputs)
-        encoded = self.coder(inputs[0], 1)
-        sizes = []
-
-        class Measuring(fx.Interpreter):
-            def run_node(self, node):
-                result = super().run_node(node)
-                if isinstance(result, Tensor) and node.op in (
-                    "call_module",
-                    "call_function",
-                    "call_method",
-                ):
-                    sizes.append(result.numel() * result.element_size())
-                return result
-
+        measuring = _OutputBytes(self.body)
         stateful = self._streamable_modules()
         with torch.no_grad():
             try:
-                Measuring(self.body).run(encoded, *inputs[1:])
+                measuring.run(self.coder(inputs[0], 1), *inputs[1:])
             finally:
                 for module in stateful:
                     module.reset()
-        return sum(sizes)
+        return measuring.total
 
     def plan_chunks(self, memory_bytes: int, *inputs, headroom: float = 4.0) -> int:
         """Set :attr:`steps_per_chunk` so one chunk fits in ``memory_bytes``; return it.
@@ -288,3 +275,17 @@ class SpikingNetwork(nn.Module):
 
     def extra_repr(self) -> str:
         return f"T={self.T}, method={self.method!r}, latency_steps={self.latency_steps}"
+
+
+class _OutputBytes(fx.Interpreter):
+    """Runs a graph module and sums the bytes of every op's tensor result in :attr:`total`."""
+
+    def __init__(self, module: fx.GraphModule) -> None:
+        super().__init__(module)
+        self.total = 0
+
+    def run_node(self, node: fx.Node):
+        result = super().run_node(node)
+        if isinstance(result, Tensor) and node.op.startswith("call_"):
+            self.total += result.numel() * result.element_size()
+        return result

@@ -96,9 +96,10 @@ class StatsRecorder:
                 ops = x.abs().reshape(steps, -1) @ per_sample
                 layer.add_steps("synaptic_ops", ops, self.first_step)
             else:  # analog input: MACs every step, or once at the first if time-constant
-                macs = torch.full((steps,), float(dense))
-                if is_time_constant(x):
-                    macs[:] = 0
+                if not is_time_constant(x):
+                    macs = torch.full((steps,), float(dense))
+                else:  # computed once for the whole run, at its first step
+                    macs = torch.zeros(steps)
                     macs[0] = dense if self.first_step == 0 else 0.0
                 layer.add_steps("macs", macs, self.first_step)
             layer.ann_macs = dense
