@@ -147,6 +147,52 @@ def test_rate_threshold_of_a_silent_site_falls_back_to_one(graph):
     assert float(neuron.threshold) == 1.0
 
 
+class OneHiddenLayer(nn.Module):
+    """Linear - activation - Linear in float64: the first spiking layer sees a constant current."""
+
+    def __init__(self, activation: nn.Module):
+        super().__init__()
+        self.hidden, self.act, self.out = nn.Linear(6, 12), activation, nn.Linear(12, 3)
+
+    def forward(self, x):
+        return self.out(self.act(self.hidden(x)))
+
+
+def rounded_prefix_logits(model, x, theta, T):
+    """The logits after every prefix t of an IF layer that rounds: theta * N(t) / t with
+    N(t) = clip(floor(t z / theta + 1/2), 0, t) of the pre-activation z (O1, phi = 1/2)."""
+    with torch.no_grad():
+        z = model.hidden(x)
+        rows = []
+        for t in range(1, T + 1):
+            count = torch.clamp(torch.floor(t * z / theta + 0.5), 0, t)
+            rows.append(model.out(theta * count / t))
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("T", [3, 8])
+def test_rate_with_half_initial_potential_rounds_at_every_step(T):
+    torch.manual_seed(11)
+    model = OneHiddenLayer(nn.ReLU()).double().eval()
+    x = torch.randn(40, 6, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="rate", T=T, percentile=100, initial_potential=0.5)
+    (_, neuron), = snn.neurons()
+    theta = float(neuron.threshold)
+    assert float(neuron.v0) == pytest.approx(theta / 2) and float(neuron.shift) == 0.0
+    snn(x)
+    expected = rounded_prefix_logits(model, x, theta, T)
+    torch.testing.assert_close(snn.last_step_logits, expected)
+    plain = gsnn.convert(model, x, method="rate", T=T, percentile=100)
+    plain(x)  # v0 = 0 floors instead, so the oracle tells the two apart
+    assert not torch.allclose(plain.last_step_logits, expected)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, True, 2])
+def test_rate_refuses_an_initial_potential_outside_0_1(bad):
+    with pytest.raises(ValueError, match="initial_potential"):
+        RateMethod(initial_potential=bad)
+
+
 # -- optimal --------------------------------------------------------------------------------------
 
 
@@ -182,6 +228,37 @@ def test_optimal_threshold_falls_back_to_the_clip_value():
         statistics=SiteStatistics.from_activations(torch.zeros(5, 3)),
     )
     assert float(OptimalMethod().threshold(site)) == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("T", [3, 8])
+def test_optimal_with_initial_shift_rounds_at_every_step(T):
+    torch.manual_seed(12)
+    model = OneHiddenLayer(ThresholdReLU(0.8)).double().eval()
+    x = torch.randn(40, 6, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="optimal", T=T, shift="initial")
+    (_, neuron), = snn.neurons()
+    theta = float(neuron.threshold)
+    assert float(neuron.v0) == pytest.approx(theta / 2) and float(neuron.shift) == 0.0
+    snn(x)
+    torch.testing.assert_close(snn.last_step_logits, rounded_prefix_logits(model, x, theta, T))
+
+
+def test_optimal_per_step_shift_rounds_at_T_only():
+    torch.manual_seed(12)
+    T = 8
+    model = OneHiddenLayer(ThresholdReLU(0.8)).double().eval()
+    x = torch.randn(40, 6, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="optimal", T=T)
+    (_, neuron), = snn.neurons()
+    snn(x)
+    expected = rounded_prefix_logits(model, x, float(neuron.threshold), T)
+    torch.testing.assert_close(snn.last_step_logits[-1], expected[-1])
+    assert not torch.allclose(snn.last_step_logits[: T // 2], expected[: T // 2])
+
+
+def test_optimal_refuses_an_unknown_shift_placement():
+    with pytest.raises(ValueError, match="per-step"):
+        OptimalMethod(shift="half")
 
 
 # -- qcfs -----------------------------------------------------------------------------------------
