@@ -33,8 +33,19 @@ data copies through ``GSNN_DATA_MIRROR``):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models vggsmall resnet20 --seeds 1 --test-images 1000 --variants rate
 
+    # seed 2 (weights from train_image_models.py --seeds 2): the target rows
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 2 --test-images 10000 \
+        --qcfs-levels 4 --variants qcfs "two-phase signed" --max-T 8
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 2 --test-images 1000 \
+        --variants rate "rate initial_potential=0.5"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 2 --test-images 10000 \
+        --qcfs-levels 4 --variants dual-phase
+
     # half-threshold initial potential: rate (option initial_potential=0.5) and optimal
-    # (option shift="initial"); seed 2 of the rate option once its ReLU weights exist
+    # (option shift="initial")
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset mnist --models lenet5 --seeds 0 1 2 3 4 --test-images 10000 \
         --variants "rate initial_potential=0.5" "optimal shift=initial"

@@ -256,6 +256,37 @@ def test_optimal_per_step_shift_rounds_at_T_only():
     assert not torch.allclose(snn.last_step_logits[: T // 2], expected[: T // 2])
 
 
+def doubling_chain() -> nn.Sequential:
+    """x -> clip(x, 0, 1) -> clip(2 h, 0, 1) -> identity readout, in float64."""
+    model = nn.Sequential(
+        nn.Linear(1, 1), ThresholdReLU(1.0), nn.Linear(1, 1), ThresholdReLU(1.0), nn.Linear(1, 1)
+    )
+    model = model.double().eval()
+    with torch.no_grad():
+        for layer, weight in zip(model[::2], (1.0, 2.0, 1.0)):
+            layer.weight.fill_(weight)
+            layer.bias.zero_()
+    return model
+
+
+def test_optimal_per_step_shift_starts_deep_layers_late():
+    # Input 1/2 (calibration also sees 1, so both thresholds are 1), T = 8; the ANN gives
+    # clip(2 * 1/2, 0, 1) = 1, i.e. the second layer must fire at all 8 steps.
+    # v0 = 1/2: layer 1 fires at steps 1, 3, 5, 7 (membrane 1/2 + t/2 reaches 1 at t = 1);
+    #   each spike brings 2 to layer 2, which starts at 1/2 + 2 and fires at all 8 steps.
+    # theta/2T = 1/16 per step: layer 1 fires at steps 2, 4, 6, 8 (t/2 + t/16 reaches 1 at
+    #   t = 2); layer 2 holds 1/16 < 1 after step 1, so it misses that step: 7 of 8 spikes,
+    #   though the charge of 8.5 it receives would pay for 8.
+    T = 8
+    model = doubling_chain()
+    x = torch.tensor([[0.5], [1.0]], dtype=torch.float64)
+    initial = gsnn.convert(model, x, method="optimal", T=T, shift="initial", check=False)
+    per_step = gsnn.convert(model, x, method="optimal", T=T, check=False)
+    assert [float(n.threshold) for _, n in initial.neurons()] == [1.0, 1.0]
+    assert initial(x)[0, 0].item() == 1.0 == model(x)[0, 0].item()
+    assert per_step(x)[0, 0].item() == 7 / 8
+
+
 def test_optimal_refuses_an_unknown_shift_placement():
     with pytest.raises(ValueError, match="per-step"):
         OptimalMethod(shift="half")
