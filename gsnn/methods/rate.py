@@ -12,14 +12,14 @@ from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron
 
 
-def check_initial_potential(method: str, initial_potential: float) -> float:
-    """Raise ``ValueError`` unless ``initial_potential`` lies in [0, 1); return it as a float."""
-    if isinstance(initial_potential, bool) or not 0 <= initial_potential < 1:
+def _check_initial_potential(value: float) -> float:
+    """Raise ``ValueError`` unless ``value`` is a number in [0, 1); return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(
-            f"{method}: initial_potential is a fraction of the threshold in [0, 1) "
-            f"(0.5 gives rounding), got {initial_potential!r}."
+            "rate: initial_potential is v0 as a fraction of the threshold, a number in [0, 1) "
+            f"(0.5 gives rounding), got {value!r}."
         )
-    return float(initial_potential)
+    return float(value)
 
 
 @register_method
@@ -52,7 +52,7 @@ class RateMethod(ConversionMethod):
 
     def __init__(self, percentile: float = 99.9, initial_potential: float = 0.0) -> None:
         self.percentile = check_percentile("rate", percentile)
-        self.initial_potential = check_initial_potential("rate", initial_potential)
+        self.initial_potential = _check_initial_potential(initial_potential)
 
     def threshold(self, site: ActivationSite) -> Tensor:
         return percentile_threshold(site, self.percentile)

@@ -187,7 +187,7 @@ def test_rate_with_half_initial_potential_rounds_at_every_step(T):
     assert not torch.allclose(plain.last_step_logits, expected)
 
 
-@pytest.mark.parametrize("bad", [1.0, -0.1, True, 2])
+@pytest.mark.parametrize("bad", [1.0, -0.1, True, 2, "half"])
 def test_rate_refuses_an_initial_potential_outside_0_1(bad):
     with pytest.raises(ValueError, match="initial_potential"):
         RateMethod(initial_potential=bad)
