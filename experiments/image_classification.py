@@ -55,6 +55,18 @@ data copies through ``GSNN_DATA_MIRROR``):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models resnet20 vggsmall --seeds 0 --test-images 1000 \
         --variants "optimal shift=initial"
+    # seed 1 threshold-ReLU weights (train_image_models.py --seeds 1 ... --threshold-relu-epochs 2)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 1 --test-images 1000 \
+        --variants "optimal shift=initial"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 1 --test-images 1000 \
+        --variants optimal --max-T 8
+    # (then the larger T, one model per process)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 1 --test-images 1000 --variants optimal
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall --seeds 1 --test-images 1000 --variants optimal
 
     # signed two-phase (one online window with -1 spikes)
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
