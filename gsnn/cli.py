@@ -67,11 +67,6 @@ def train_reference_gcn(
     dual-phase stage 1: train with learnt clips, then fine-tune with NoisyQC at ``T``.
     """
     activation = recipe.accepted_activations[0]
-    if args.qcfs_levels is not None and activation != "qcfs":
-        raise ValueError(
-            f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
-            f"a {activation} ANN; drop the option or use --method qcfs or two-phase."
-        )
     options = {}
     if activation == "qcfs":
         options = {"qcfs_levels": args.qcfs_levels or args.T}
@@ -96,6 +91,12 @@ def train_reference_gcn(
 def run_convert(args: argparse.Namespace) -> None:
     method_options = parse_method_options(args.option)
     recipe = get_method(args.method, **method_options)  # bad options fail before training
+    activation = recipe.accepted_activations[0]
+    if args.qcfs_levels is not None and activation != "qcfs":
+        raise ValueError(
+            f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
+            f"a {activation} ANN; drop the option or use --method qcfs or two-phase."
+        )
     torch.manual_seed(args.seed)
     data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
     model, activation = train_reference_gcn(args, recipe, data)
