@@ -1,12 +1,20 @@
 """gsnn: convert trained graph neural networks (and CNNs) into spiking neural networks."""
 
 from gsnn import ann, coding, methods, metrics, neurons, nn
-from gsnn.convert import ConversionError, SpikingNetwork, convert
+from gsnn.convert import (
+    ConversionError,
+    SiteError,
+    SpikingNetwork,
+    convert,
+    site_error_table,
+    site_errors,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConversionError",
+    "SiteError",
     "SpikingNetwork",
     "__version__",
     "ann",
@@ -16,4 +24,6 @@ __all__ = [
     "metrics",
     "neurons",
     "nn",
+    "site_error_table",
+    "site_errors",
 ]

@@ -2,6 +2,14 @@
 
 from gsnn.convert.converter import convert
 from gsnn.convert.errors import ConversionError
+from gsnn.convert.site_errors import SiteError, site_error_table, site_errors
 from gsnn.convert.spiking_network import SpikingNetwork
 
-__all__ = ["ConversionError", "SpikingNetwork", "convert"]
+__all__ = [
+    "ConversionError",
+    "SiteError",
+    "SpikingNetwork",
+    "convert",
+    "site_error_table",
+    "site_errors",
+]

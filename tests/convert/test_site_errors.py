@@ -1,0 +1,149 @@
+"""site_errors: every neuron's decoded output against the ANN activation it replaced."""
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch_geometric.utils import erdos_renyi_graph
+
+import gsnn
+from gsnn import site_error_table, site_errors
+from gsnn.ann import GCN, QCFS
+
+
+class MLP(nn.Module):
+    """Linear layers with one activation module each (fresh per layer), in float64."""
+
+    def __init__(self, widths, activation):
+        super().__init__()
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.acts = nn.ModuleList(activation() for _ in widths[2:])
+
+    def forward(self, x):
+        for linear, act in zip(self.linears[:-1], self.acts):
+            x = act(linear(x))
+        return self.linears[-1](x)
+
+
+def qcfs_mlp(depth: int, levels: int, seed: int) -> MLP:
+    """A float64 QCFS MLP whose bounds were initialised from data (one training pass)."""
+    torch.manual_seed(seed)
+    model = MLP([5] + [16] * depth + [3], lambda: QCFS(levels=levels)).double()
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(64, 5, dtype=torch.float64))
+    return model.eval()
+
+
+def test_two_phase_is_exact_at_every_site():
+    """Two-phase equals its QCFS ANN with L = T at any depth (O22a): every site exact."""
+    model = qcfs_mlp(depth=4, levels=4, seed=0)
+    x = torch.randn(100, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="two-phase", T=4, check=False)
+    errors = site_errors(snn, model, x)
+    assert [e.site for e in errors] == [name[len("neuron_") :] for name in snn.thresholds]
+    assert len(errors) == 4
+    for error in errors:
+        assert error.mean_abs_error < 1e-12
+        assert error.within_half_step == 1.0
+        assert error.ann_mean > 0  # the sites are not trivially silent
+        assert error.values == 16
+
+
+def test_rate_site_matches_the_floor_oracle():
+    """Rate (v0 = 0, soft reset) on a constant current z fires clip(floor(T z / theta), 0, T)
+    spikes (O1 with phi = 0); the site's errors follow from that count and relu(z)."""
+    torch.manual_seed(3)
+    model = MLP([5, 12, 3], nn.ReLU).double().eval()
+    x = torch.randn(60, 5, dtype=torch.float64)
+    T = 8
+    snn = gsnn.convert(model, x, method="rate", T=T, check=False)
+    (error,) = site_errors(snn, model, x)
+    (neuron_name,) = snn.thresholds
+    theta = float(getattr(snn.body, neuron_name).threshold)
+    with torch.no_grad():
+        z = model.linears[0](x)
+    decoded = theta * torch.clamp(torch.floor(T * z / theta), 0, T) / T
+    gap = (decoded - torch.relu(z)).abs()
+    assert error.threshold == pytest.approx(theta)
+    assert error.ann_mean == pytest.approx(float(torch.relu(z).mean()))
+    assert error.snn_mean == pytest.approx(float(decoded.mean()))
+    assert error.mean_abs_error == pytest.approx(float(gap.mean()))
+    assert error.step_error == pytest.approx(float(gap.mean()) * T / theta)
+    assert error.within_half_step == pytest.approx(float((gap <= theta / (2 * T)).double().mean()))
+    assert error.relative_error == pytest.approx(float(gap.mean() / torch.relu(z).mean()))
+    assert 0 < error.within_half_step < 1  # flooring misses the nearest count on some values
+
+
+def test_qcfs_graph_network_first_site_is_exact_at_T_equal_L():
+    """The first spiking layer of a QCFS GCN sees a constant current: exact at T = L (O5)."""
+    torch.manual_seed(1)
+    x, edge_index = torch.rand(40, 6), erdos_renyi_graph(40, 0.15)
+    model = GCN(6, 12, 3, num_layers=2, activation="qcfs", qcfs_levels=4, qcfs_init=0.75).eval()
+    snn = gsnn.convert(model, (x, edge_index), method="qcfs", T=4, check=False)
+    (error,) = site_errors(snn, model, x, edge_index)
+    assert error.mean_abs_error < 1e-6
+    assert error.within_half_step == 1.0
+
+
+def test_chunked_runs_report_the_same_errors():
+    model = qcfs_mlp(depth=3, levels=4, seed=2)
+    x = torch.randn(50, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="qcfs", T=8, check=False)
+    whole = site_errors(snn, model, x)
+    snn.steps_per_chunk = 3
+    assert site_errors(snn, model, x) == whole
+    assert any(e.mean_abs_error > 0 for e in whole)  # deeper sites see uneven input
+
+
+@pytest.mark.parametrize("as_indices", [False, True])
+def test_mask_selects_rows(as_indices):
+    """Rows of an MLP are independent: a mask gives the errors of the selected rows alone."""
+    model = qcfs_mlp(depth=3, levels=4, seed=4)
+    x = torch.randn(50, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="qcfs", T=6, check=False)
+    mask = torch.arange(50) % 3 == 0
+    selected = site_errors(snn, model, x[mask])
+    masked = site_errors(snn, model, x, mask=mask.nonzero().flatten() if as_indices else mask)
+    for a, b in zip(masked, selected):
+        for field in ("ann_mean", "snn_mean", "mean_abs_error", "step_error", "within_half_step"):
+            assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-12, abs=1e-15)
+
+
+def test_silent_site_has_nan_relative_error():
+    model = MLP([5, 4, 3], nn.ReLU).double().eval()
+    with torch.no_grad():
+        model.linears[0].weight.zero_()
+        model.linears[0].bias.fill_(-1.0)
+    x = torch.randn(10, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="rate", T=4, check=False)
+    (error,) = site_errors(snn, model, x)
+    assert error.ann_mean == 0 and error.mean_abs_error == 0
+    assert math.isnan(error.relative_error)
+
+
+def test_weighted_codes_are_refused():
+    model = MLP([5, 12, 3], nn.ReLU).double().eval()
+    x = torch.randn(20, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="phase", T=8, check=False)
+    with pytest.raises(ValueError, match="decodes spike counts.*PhaseNeuron"):
+        site_errors(snn, model, x)
+
+
+def test_a_different_model_is_refused():
+    x = torch.randn(20, 5, dtype=torch.float64)
+    deep = qcfs_mlp(depth=3, levels=4, seed=5)
+    snn = gsnn.convert(deep, x, method="qcfs", T=4, check=False)
+    shallow = qcfs_mlp(depth=1, levels=4, seed=5)
+    with pytest.raises(ValueError, match="no activation node named .*pass the model that was"):
+        site_errors(snn, shallow, x)
+
+
+def test_table_has_a_row_per_site():
+    model = qcfs_mlp(depth=2, levels=4, seed=6)
+    x = torch.randn(30, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="qcfs", T=4, check=False)
+    errors = site_errors(snn, model, x)
+    table = site_error_table(errors).splitlines()
+    assert len(table) == 2 + len(errors)
+    assert all(line.startswith(f"| {e.site} |") for line, e in zip(table[2:], errors))
