@@ -8,6 +8,9 @@ offline data copies through ``GSNN_DATA_MIRROR``):
         --T 8 32 --qcfs-levels 4
     GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
         --dataset cifar10 --model vggsmall --seed 0 --variants qcfs --T 8 --qcfs-levels 4
+    for seed in 2 0; do GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
+        --dataset cifar10 --model resnet20 --seed $seed --variants "rate initial_potential=0.5" \
+        --T 16; done
 
 Each run converts the committed ANN of a variant of ``image_classification.py`` (same
 calibration images, same fixed test permutation), runs it on the first ``--test-images``
@@ -32,6 +35,7 @@ from image_classification import (
 )
 
 import gsnn
+from gsnn import SiteError
 from gsnn.ann import load_reference_model
 
 RESULTS = Path(__file__).parent / "results"
@@ -94,13 +98,6 @@ def read_runs(journal):
     return runs
 
 
-def bias(row):
-    """(SNN mean - ANN mean) / ANN mean in percent: systematic over- (+) or under-firing (-)."""
-    if row["ann_mean"] == 0:
-        return "n/a"
-    return f"{100 * (row['snn_mean'] - row['ann_mean']) / row['ann_mean']:+.1f} %"
-
-
 def write_markdown(journal, path):
     lines = [
         "# Per-site conversion error of the reference CNNs",
@@ -113,13 +110,13 @@ def write_markdown(journal, path):
         "*bias* is (SNN mean − ANN mean) / ANN mean, systematic over- (+) or under-firing (−). "
         "With an ANN quantised to L levels and T ≠ L, the SNN resolves θ/T while the ANN "
         "holds multiples of θ/L, so even the first site (constant input) is off by up to "
-        "θ/2L − θ/2T per value; compare sites and variants rather than reading 0.5 steps as "
+        "θ/2L + θ/2T per value; compare sites and variants rather than reading 0.5 steps as "
         "a bound there. "
         "Calibration: the same training images as `image_classification.py`; test: the "
         "first images of its fixed test permutation (seed 0). Input coding: analog.",
         "",
     ]
-    for key, rows in read_runs(journal).items():
+    for rows in read_runs(journal).values():
         first = rows[0]
         lines += [
             f"## {first['dataset']} {MODEL_NAMES[first['model']]}, {first['variant']}, "
@@ -128,17 +125,10 @@ def write_markdown(journal, path):
             f"{first['test_images']} test images ({first['data_source']} copy): ANN "
             f"{100 * first['ann_accuracy']:.2f} %, SNN {100 * first['snn_accuracy']:.2f} %.",
             "",
-            "| depth | site | values | threshold | ANN mean | SNN mean | bias | error (steps) "
-            "| within half a step | relative error |",
-            "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for row in rows:
-            lines.append(
-                f"| {row['depth']} | {row['site']} | {row['values']} | {row['threshold']:.3g} "
-                f"| {row['ann_mean']:.4f} | {row['snn_mean']:.4f} | {bias(row)} "
-                f"| {row['step_error']:.3f} "
-                f"| {row['within_half_step']:.3f} | {row['relative_error']:.3f} |"
-            )
+        fields = SiteError.__dataclass_fields__
+        errors = [SiteError(**{k: v for k, v in row.items() if k in fields}) for row in rows]
+        lines.append(gsnn.site_error_table(errors))
         lines.append("")
     path.write_text("\n".join(lines))
 

@@ -12,6 +12,7 @@ import torch_geometric.transforms as transforms
 import gsnn
 from gsnn.ann import GCN, dual_phase_finetune, node_accuracy, train_node_classifier
 from gsnn.coding import CODERS
+from gsnn.convert.site_errors import COUNT_CODED_NEURONS
 from gsnn.data import DatasetUnavailableError, planetoid
 from gsnn.methods import METHODS, ConversionMethod, get_method
 
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--epochs", type=int, default=200)
     convert.add_argument("--seed", type=int, default=0)
     convert.add_argument("--root", default="datasets/", help="data root")
+    convert.add_argument(
+        "--site-errors",
+        action="store_true",
+        help="also print every neuron site against its ANN activation on the test nodes",
+    )
     return parser
 
 
@@ -97,6 +103,12 @@ def run_convert(args: argparse.Namespace) -> None:
             f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
             f"a {activation} ANN; drop the option or use --method qcfs or two-phase."
         )
+    probe = recipe.make_neuron(torch.tensor(1.0), args.T, 1)
+    if args.site_errors and not isinstance(probe, COUNT_CODED_NEURONS):
+        raise ValueError(
+            f"--site-errors decodes spike counts, but method {args.method!r} weights its spikes "
+            "by step; drop the option or use rate, optimal, qcfs, burst, two-phase or dual-phase."
+        )
     torch.manual_seed(args.seed)
     data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
     model, activation = train_reference_gcn(args, recipe, data)
@@ -146,6 +158,10 @@ def run_convert(args: argparse.Namespace) -> None:
         print(f"  {name:<{width}}  {value}")
     print("\nPer layer (energy constants 45 nm; an estimate):")
     print(stats.table())
+    if args.site_errors:
+        errors = gsnn.site_errors(snn, model, data.x, data.edge_index, mask=mask)
+        print("\nPer neuron site against its ANN activation (test nodes):")
+        print(gsnn.site_error_table(errors))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -155,16 +155,20 @@ def site_errors(
 
 
 def site_error_table(errors: List[SiteError]) -> str:
-    """A Markdown table of :func:`site_errors`' result, one row per site."""
+    """A Markdown table of :func:`site_errors`' result, one row per site.
+
+    *bias* is :math:`(\bar r - \bar a) / \bar a`: systematic over- (+) or under-firing (-).
+    """
     lines = [
-        "| site | values | threshold | ANN mean | SNN mean | mean abs error | error (steps) "
-        "| within half a step | relative error |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| site | values | threshold | ANN mean | SNN mean | bias | mean abs error "
+        "| error (steps) | within half a step | relative error |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in errors:
+        bias = f"{100 * (e.snn_mean - e.ann_mean) / e.ann_mean:+.1f} %" if e.ann_mean else "n/a"
         lines.append(
             f"| {e.site} | {e.values} | {e.threshold:.4g} | {e.ann_mean:.4g} | {e.snn_mean:.4g} "
-            f"| {e.mean_abs_error:.4g} | {e.step_error:.3f} | {e.within_half_step:.3f} "
+            f"| {bias} | {e.mean_abs_error:.4g} | {e.step_error:.3f} | {e.within_half_step:.3f} "
             f"| {e.relative_error:.3f} |"
         )
     return "\n".join(lines)
