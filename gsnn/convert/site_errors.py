@@ -82,8 +82,11 @@ def site_errors(
     decoded outputs :math:`\theta \sum_t s(t)/T` lie from the ANN's activations.
     A site whose error jumps marks where the conversion loses accuracy: clipping
     (``snn_mean`` below ``ann_mean`` where activations exceed :math:`\theta`),
-    quantisation (``step_error`` up to 0.5), or uneven input arrival and
-    residual membrane charge (``step_error`` above 0.5, growing with depth).
+    quantisation (at most half a step per value for a neuron that rounds, one
+    step for one that floors), or uneven input arrival and residual membrane
+    charge (errors beyond that, a bias of ``snn_mean`` against ``ann_mean``,
+    growing with depth). ``snn`` runs once, so its :attr:`last_step_logits`
+    and :attr:`last_stats` hold that run afterwards.
 
     Example::
 
