@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from basic_block import BasicBlockCNN
 from torch import nn
 from torch_geometric.utils import erdos_renyi_graph
 
@@ -48,6 +49,23 @@ def test_two_phase_is_exact_at_every_site():
         assert error.within_half_step == 1.0
         assert error.ann_mean > 0  # the sites are not trivially silent
         assert error.values == 16
+
+
+def test_two_phase_residual_cnn_is_exact_at_every_site():
+    """Images, channels and a residual add: two-phase still equals the QCFS ANN (O22a)."""
+    torch.manual_seed(7)
+    model = BasicBlockCNN(lambda: QCFS(levels=4)).double()
+    images = torch.rand(12, 3, 8, 8, dtype=torch.float64)
+    model.train()
+    with torch.no_grad():
+        model(images)  # QCFS bounds from data
+    model.eval()
+    snn = gsnn.convert(model, images, method="two-phase", T=4, check=False)
+    errors = site_errors(snn, model, images)
+    assert [e.site for e in errors] == ["act0", "act1", "act2"]
+    for error in errors:
+        assert error.values == 6 * 8 * 8
+        assert error.mean_abs_error < 1e-12 and error.within_half_step == 1.0
 
 
 def test_rate_site_matches_the_floor_oracle():
