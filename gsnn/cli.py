@@ -103,8 +103,8 @@ def run_convert(args: argparse.Namespace) -> None:
             f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
             f"a {activation} ANN; drop the option or use --method qcfs or two-phase."
         )
-    probe = recipe.make_neuron(torch.tensor(1.0), args.T, 1)
-    if args.site_errors and not isinstance(probe, COUNT_CODED_NEURONS):
+    probe_neuron = recipe.make_neuron(torch.tensor(1.0), args.T, 1) if args.site_errors else None
+    if args.site_errors and not isinstance(probe_neuron, COUNT_CODED_NEURONS):
         raise ValueError(
             f"--site-errors decodes spike counts, but method {args.method!r} weights its spikes "
             "by step; drop the option or use rate, optimal, qcfs, burst, two-phase or dual-phase."
