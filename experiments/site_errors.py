@@ -8,6 +8,9 @@ offline data copies through ``GSNN_DATA_MIRROR``):
         --T 8 32 --qcfs-levels 4
     GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
         --dataset cifar10 --model vggsmall --seed 0 --variants qcfs --T 8 --qcfs-levels 4
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
+        --dataset cifar10 --model vggsmall --seed 0 --variants rate "rate initial_potential=0.5" \
+        --T 64
     for seed in 2 0; do GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
         --dataset cifar10 --model resnet20 --seed $seed --variants "rate initial_potential=0.5" \
         --T 16; done
