@@ -44,6 +44,14 @@ data copies through ``GSNN_DATA_MIRROR``):
         --dataset cifar10 --models resnet20 --seeds 2 --test-images 10000 \
         --qcfs-levels 4 --variants dual-phase
 
+    # seeds 3 and 4 (weights from train_image_models.py --seeds 3, --seeds 4): the same rows
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 3 4 --test-images 10000 \
+        --qcfs-levels 4 --variants qcfs "two-phase signed" --max-T 8
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 3 4 --test-images 1000 \
+        --variants rate "rate initial_potential=0.5"
+
     # half-threshold initial potential: rate (option initial_potential=0.5) and optimal
     # (option shift="initial")
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
