@@ -14,6 +14,7 @@ from gsnn.convert.tracer import trace
 from gsnn.neurons import IFNeuron, TwoPhaseNeuron
 
 COUNT_CODED_NEURONS = (IFNeuron, TwoPhaseNeuron)
+COUNT_CODED_METHODS = "rate, optimal, qcfs, burst, two-phase or dual-phase"
 
 
 @dataclass
@@ -117,8 +118,7 @@ def site_errors(
             raise ValueError(
                 f"site_errors decodes spike counts (theta * sum_t s(t) / T), but {name} is a "
                 f"{type(neuron).__name__}, whose spikes weigh differently by step; it "
-                "supports the count-coded methods (rate, optimal, qcfs, burst, two-phase, "
-                "dual-phase)."
+                f"supports the count-coded methods ({COUNT_CODED_METHODS})."
             )
     sites = [name[len("neuron_") :] for name in neuron_names]
     ann = trace(copy.deepcopy(model).eval(), len(inputs))
