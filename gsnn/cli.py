@@ -12,7 +12,6 @@ import torch_geometric.transforms as transforms
 import gsnn
 from gsnn.ann import GCN, dual_phase_finetune, node_accuracy, train_node_classifier
 from gsnn.coding import CODERS
-from gsnn.convert.site_errors import COUNT_CODED_METHODS, COUNT_CODED_NEURONS
 from gsnn.data import DatasetUnavailableError, planetoid
 from gsnn.methods import METHODS, ConversionMethod, get_method
 
@@ -102,12 +101,6 @@ def run_convert(args: argparse.Namespace) -> None:
         raise ValueError(
             f"--qcfs-levels sets the levels of a QCFS ANN, but method {args.method!r} converts "
             f"a {activation} ANN; drop the option or use --method qcfs or two-phase."
-        )
-    probe_neuron = recipe.make_neuron(torch.tensor(1.0), args.T, 1) if args.site_errors else None
-    if args.site_errors and not isinstance(probe_neuron, COUNT_CODED_NEURONS):
-        raise ValueError(
-            f"--site-errors decodes spike counts, but method {args.method!r} weights its spikes "
-            f"by step; drop the option or use {COUNT_CODED_METHODS}."
         )
     torch.manual_seed(args.seed)
     data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())

@@ -75,24 +75,16 @@ def test_qcfs_levels_for_a_method_without_a_qcfs_ann_is_refused(offline_graph, c
     assert "--qcfs-levels sets the levels of a QCFS ANN" in capsys.readouterr().out
 
 
-def test_site_errors_prints_a_row_per_neuron_site(offline_graph, capsys):
-    status = main(["convert", "--T", "4", "--epochs", "3", "--layers", "3", "--site-errors"])
+@pytest.mark.parametrize("method", ["qcfs", "phase", "one-spike", "css"])
+def test_site_errors_prints_a_row_per_neuron_site(offline_graph, capsys, method):
+    """Count codes and the weighted codes (phase, one-spike, CSS) alike."""
+    argv = ["convert", "--method", method, "--T", "8", "--epochs", "3", "--layers", "3"]
+    status = main(argv + ["--site-errors"])
     printed = capsys.readouterr().out
     assert status == 0, printed
     table = printed.split("Per neuron site against its ANN activation (test nodes):")[1]
     rows = [line for line in table.splitlines() if line.startswith("| ")]
     assert len(rows) == 1 + 2  # header and one row per hidden activation of a 3-layer GCN
-
-
-def test_site_errors_for_a_weighted_code_is_refused_before_training(
-    offline_graph, capsys, monkeypatch
-):
-    def no_training(*args, **kwargs):
-        raise AssertionError("training started before --site-errors was checked")
-
-    monkeypatch.setattr(gsnn.cli, "train_node_classifier", no_training)
-    assert main(["convert", "--method", "phase", "--site-errors"]) == 2
-    assert "--site-errors decodes spike counts" in capsys.readouterr().out
 
 
 def test_dual_phase_trains_its_two_stage_ann(offline_graph, capsys):

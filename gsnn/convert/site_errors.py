@@ -11,10 +11,6 @@ from torch import Tensor, nn
 from gsnn.convert.calibrate import ActivationRecorder
 from gsnn.convert.spiking_network import SpikingNetwork
 from gsnn.convert.tracer import trace
-from gsnn.neurons import IFNeuron, TwoPhaseNeuron
-
-COUNT_CODED_NEURONS = (IFNeuron, TwoPhaseNeuron)
-COUNT_CODED_METHODS = "rate, optimal, qcfs, burst, two-phase or dual-phase"
 
 
 @dataclass
@@ -22,8 +18,12 @@ class SiteError:
     r"""How far one neuron site's decoded output lies from the ANN activation it replaces.
 
     The decoded output of a neuron is what its spikes carry to the next layer,
-    :math:`r = \theta \sum_t s(t) / T` (signed and burst spikes counted with
-    their values). All means run over the chosen rows and every value of a row.
+    :math:`r = \theta \sum_t w(t)\, s(t)` with the method's spike values
+    :math:`w` (:meth:`~gsnn.methods.ConversionMethod.spike_values`):
+    :math:`w = 1/T` for the count codes, so :math:`r = \theta N / T` (signed and
+    burst spikes counted with their values); phase, digit and ladder weights for
+    phase, CSS and one-spike. All means run over the chosen rows and every value
+    of a row.
 
     Attributes:
         site (str): the ANN activation node (fx name) the neuron replaces.
@@ -32,10 +32,13 @@ class SiteError:
         ann_mean (float): mean ANN activation :math:`a`.
         snn_mean (float): mean decoded output :math:`r`.
         mean_abs_error (float): mean :math:`|r - a|`.
-        step_error (float): ``mean_abs_error`` in units of one spike's worth,
-            :math:`\theta / T` (0.5 is what rounding to the nearest count costs at most).
-        within_half_step (float): fraction of values with :math:`|r - a| \le \theta / 2T`,
-            i.e. the SNN's count is the nearest one to the ANN's value.
+        step_error (float): ``mean_abs_error`` in units of the smallest spike's
+            worth, :math:`\theta \min_t w(t)`: :math:`\theta / T` for count codes (0.5 is
+            what rounding to the nearest count costs at most), the last digit for
+            phase and CSS, the lowest rung :math:`\theta B^{-(T-1)}` for one-spike.
+        within_half_step (float): fraction of values with :math:`|r - a|` at most half
+            that step, i.e. (count codes, CSS) the SNN's value is the nearest one it
+            can represent to the ANN's.
         relative_error (float): ``mean_abs_error`` over the mean :math:`|a|` (``nan`` if 0).
     """
 
@@ -50,26 +53,32 @@ class SiteError:
     relative_error: float
 
 
-def _spike_counts(snn: SpikingNetwork, inputs, neuron_names: List[str]) -> Dict[str, Tensor]:
-    """Run ``snn`` once; the per-value spike count summed over steps of each named neuron."""
-    counts: Dict[str, Tensor] = {}
+def _weighted_spike_sums(
+    snn: SpikingNetwork, inputs, weights: Dict[str, Tensor]
+) -> Dict[str, Tensor]:
+    r"""Run ``snn`` once; per neuron in ``weights`` and value, :math:`\sum_t w(t) s(t)`."""
+    sums: Dict[str, Tensor] = {}
+    seen: Dict[str, int] = {}  # steps already summed, per neuron
     handles = []
 
-    def counter(name: str):
-        def hook(module, args, spikes):  # called once per chunk of steps
-            total = spikes.sum(dim=0)
-            counts[name] = total if name not in counts else counts[name] + total
+    def accumulate(name: str, weights: Tensor):
+        def hook(module, args, spikes):  # called once per chunk of steps, in order
+            first = seen.get(name, 0)
+            seen[name] = first + spikes.shape[0]
+            chunk = weights[first : seen[name]].view(-1, *([1] * (spikes.dim() - 1)))
+            total = (chunk * spikes.double()).sum(dim=0)
+            sums[name] = total if name not in sums else sums[name] + total
 
         return hook
 
     try:
-        for name in neuron_names:
-            handles.append(getattr(snn.body, name).register_forward_hook(counter(name)))
+        for name, values in weights.items():
+            handles.append(getattr(snn.body, name).register_forward_hook(accumulate(name, values)))
         snn(*inputs)
     finally:
         for handle in handles:
             handle.remove()
-    return counts
+    return sums
 
 
 @torch.no_grad()
@@ -80,7 +89,9 @@ def site_errors(
 
     Runs ``snn`` and the ANN ``model`` it was converted from on the same inputs
     and reports, per activation site in graph order, how far the neurons'
-    decoded outputs :math:`\theta \sum_t s(t)/T` lie from the ANN's activations.
+    decoded outputs :math:`\theta \sum_t w(t) s(t)` (:math:`\theta N/T` for count
+    codes; every method's spike values, see :class:`SiteError`) lie from the ANN's
+    activations.
     A site whose error jumps marks where the conversion loses accuracy: clipping
     (``snn_mean`` below ``ann_mean`` where activations exceed :math:`\theta`),
     quantisation (at most half a step per value for a neuron that rounds, one
@@ -107,19 +118,10 @@ def site_errors(
         list of SiteError: one per neuron site, in the order of the spiking body.
 
     Raises:
-        ValueError: the method's neurons weight their spikes by step (phase,
-            one-spike, CSS), so a spike count does not decode them; or ``model`` has
-            no activation where ``snn`` has a neuron (it is not the converted model).
+        ValueError: ``model`` has no activation where ``snn`` has a neuron (it is
+            not the converted model).
     """
     neuron_names = list(snn.thresholds)
-    for name in neuron_names:
-        neuron = getattr(snn.body, name)
-        if not isinstance(neuron, COUNT_CODED_NEURONS):
-            raise ValueError(
-                f"site_errors decodes spike counts (theta * sum_t s(t) / T), but {name} is a "
-                f"{type(neuron).__name__}, whose spikes weigh differently by step; it "
-                f"supports the count-coded methods ({COUNT_CODED_METHODS})."
-            )
     sites = [name[len("neuron_") :] for name in neuron_names]
     ann = trace(copy.deepcopy(model).eval(), len(inputs))
     recorder = ActivationRecorder(ann, sites)
@@ -130,12 +132,17 @@ def site_errors(
             f"The model has no activation node named {', '.join(map(repr, missing))}, where "
             "the spiking network has neurons; pass the model that was converted."
         )
-    counts = _spike_counts(snn, inputs, neuron_names)
+    weights = {
+        name: snn.method.spike_values(snn.depths.get(name, 1), snn.T, snn.steps)
+        for name in neuron_names
+    }
+    sums = _weighted_spike_sums(snn, inputs, weights)
     errors = []
     for site, name in zip(sites, neuron_names):
         threshold = getattr(snn.body, name).threshold.double()
-        decoded = threshold * counts[name].double() / snn.T
-        step = torch.broadcast_to(threshold / snn.T, decoded.shape)
+        decoded = threshold * sums[name]
+        smallest = weights[name][weights[name] > 0].min()
+        step = torch.broadcast_to(threshold * smallest, decoded.shape)
         target = recorder.outputs[site].double()
         if mask is not None:
             decoded, target, step = decoded[mask], target[mask], step[mask]

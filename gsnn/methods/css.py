@@ -74,6 +74,11 @@ class CSSMethod(ConversionMethod):
     def bias_gains(self, input_depth: int, steps: int) -> Tensor:
         return one_hot_step(input_depth * self.silent_steps, steps)  # with the first digit
 
+    def spike_values(self, depth: int, T: int, steps: int) -> Tensor:
+        # digit k = t - t_f of a neuron firing from t_f = depth * d weighs beta^-k, k < T
+        digit = torch.arange(steps, dtype=torch.float64) - depth * self.silent_steps
+        return torch.where((digit >= 0) & (digit < T), self.base ** -digit.clamp(min=0), 0.0)
+
     def branch_delay(self, depth_gap: int) -> int:
         return depth_gap * self.silent_steps
 

@@ -87,6 +87,17 @@ class ConversionMethod(ABC):
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         """A neuron with ``threshold`` for ``T`` steps, ``depth`` neurons deep (1: first layer)."""
 
+    def spike_values(self, depth: int, T: int, steps: int) -> Tensor:
+        r"""What a spike of a neuron ``depth`` layers deep stands for, per simulated step.
+
+        The neuron's output decodes to :math:`\theta \sum_t w(t)\, s(t)` with
+        these weights :math:`w`, shape :math:`(\text{steps},)`, float64. Count
+        codes (the default) weigh every step :math:`1/T`, so the decoded value is
+        :math:`\theta N / T`; weighted codes override this with their digit or
+        phase weights.
+        """
+        return torch.full((steps,), 1.0 / T, dtype=torch.float64)
+
     def bias_gains(self, input_depth: int, steps: int) -> Optional[Tensor]:
         """Weight per step of the bias of a layer fed by neurons ``input_depth`` deep.
 

@@ -87,6 +87,9 @@ class OneSpikeMethod(ConversionMethod):
     def bias_gains(self, input_depth: int, steps: int) -> Tensor:
         return one_hot_step(0, steps)  # once per window
 
+    def spike_values(self, depth: int, T: int, steps: int) -> Tensor:
+        return self.base ** -torch.arange(steps, dtype=torch.float64)  # the ladder B^-k
+
     def make_readout(self, depth: int, T: int) -> nn.Module:
         return SumReadout()
 

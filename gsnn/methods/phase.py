@@ -63,6 +63,10 @@ class PhaseMethod(ConversionMethod):
     def bias_gains(self, input_depth: int, steps: int) -> Tensor:
         return self._whole_period_weights(steps)
 
+    def spike_values(self, depth: int, T: int, steps: int) -> Tensor:
+        # one period carries a K-bit binary fraction; the T / K periods are averaged
+        return phase_weights(steps, self.period) * self.period / T
+
     def make_readout(self, depth: int, T: int) -> nn.Module:
         if T % self.period:
             raise ValueError(f"phase: T = {T} must be a multiple of the period K = {self.period}.")

@@ -1,4 +1,5 @@
 """site_errors: every neuron's decoded output against the ANN activation it replaced."""
+
 import math
 
 import pytest
@@ -140,12 +141,83 @@ def test_silent_site_has_nan_relative_error():
     assert math.isnan(error.relative_error)
 
 
-def test_weighted_codes_are_refused():
+def relu_mlp_first_layer(seed: int):
+    """A float64 ReLU MLP with one hidden layer, inputs, and the hidden layer's currents."""
+    torch.manual_seed(seed)
     model = MLP([5, 12, 3], nn.ReLU).double().eval()
-    x = torch.randn(20, 5, dtype=torch.float64)
-    snn = gsnn.convert(model, x, method="phase", T=8, check=False)
-    with pytest.raises(ValueError, match="decodes spike counts.*PhaseNeuron"):
-        site_errors(snn, model, x)
+    x = torch.randn(60, 5, dtype=torch.float64)
+    with torch.no_grad():
+        z = model.linears[0](x)
+    return model, x, z
+
+
+def test_one_spike_site_matches_the_ladder_oracle():
+    """One-spike's first site is O11's quantiser of the current z: theta * B^-k* at the first
+    k with z >= c * theta * B^-k (values above theta fire at k = 0), silent below the ladder."""
+    model, x, z = relu_mlp_first_layer(seed=8)
+    T, base = 8, 1.5
+    snn = gsnn.convert(model, x, method="one-spike", T=T, base=base, check=False)
+    (error,) = site_errors(snn, model, x)
+    (neuron_name,) = snn.thresholds
+    theta = float(getattr(snn.body, neuron_name).threshold)
+    shift = (1 + 1 / base) / 2
+    rungs = theta * base ** -torch.arange(T, dtype=torch.float64)
+    crossed = z.unsqueeze(-1) >= shift * rungs  # [rows, values, K]
+    decoded = torch.where(crossed.any(-1), rungs[crossed.double().argmax(-1)], 0.0)
+    gap = (decoded - torch.relu(z)).abs()
+    step = theta * base ** -(T - 1)
+    assert error.snn_mean == pytest.approx(float(decoded.mean()))
+    assert error.mean_abs_error == pytest.approx(float(gap.mean()))
+    assert error.step_error == pytest.approx(float((gap / step).mean()))
+    assert error.within_half_step == pytest.approx(float((gap <= step / 2).double().mean()))
+    on_ladder = (torch.relu(z) >= theta * base ** -(T - 1)) & (z <= theta)
+    assert on_ladder.any()
+    assert ((gap / z)[on_ladder] <= (base - 1) / (base + 1) + 1e-12).all()  # O11's bound
+
+
+def test_css_first_site_is_within_half_a_digit():
+    """O10: K signed digits of base beta decode |x| <= 1.5 theta to within theta/2 beta^-(K-1),
+    half the last digit; the 100th-percentile threshold leaves no value above theta."""
+    model, x, z = relu_mlp_first_layer(seed=9)
+    T, base = 6, 1.7
+    snn = gsnn.convert(model, x, method="css", T=T, base=base, check=False)
+    (error,) = site_errors(snn, model, x)
+    assert error.ann_mean == pytest.approx(float(torch.relu(z).mean()))
+    assert error.within_half_step == 1.0
+    assert 0 < error.step_error <= 0.5
+    theta = error.threshold
+    assert error.mean_abs_error <= theta / 2 * base ** -(T - 1)
+
+
+def test_phase_first_site_is_below_the_ann_by_its_residual_charge():
+    """Phase neurons subtract what they fire and never fire negative, so the decoded value
+    theta * sum_t w(t) s(t) falls short of the ANN's by the charge left in the membrane,
+    averaged over the T / K periods: below the ANN everywhere, the gap shrinking like K / T."""
+    model, x, z = relu_mlp_first_layer(seed=10)
+    K = 8
+    errors = {}
+    for T in (K, 8 * K):
+        snn = gsnn.convert(model, x, method="phase", T=T, period=K, percentile=100.0, check=False)
+        (errors[T],) = site_errors(snn, model, x)
+    for error in errors.values():
+        assert error.ann_mean == pytest.approx(float(torch.relu(z).mean()))
+        assert error.mean_abs_error == pytest.approx(error.ann_mean - error.snn_mean)
+    assert 0 < errors[8 * K].mean_abs_error < errors[K].mean_abs_error / 4
+    assert errors[8 * K].relative_error < 0.03
+
+
+def test_deeper_css_sites_are_decoded_with_their_own_delay():
+    """A CSS neuron d layers deep fires its digits from step d * silent_steps; decoding it from
+    there keeps a 3-layer network's deeper sites near the ANN (off by a few digits at most)."""
+    torch.manual_seed(11)
+    model = MLP([5, 16, 16, 16, 3], nn.ReLU).double().eval()
+    x = torch.randn(80, 5, dtype=torch.float64)
+    snn = gsnn.convert(model, x, method="css", T=10, silent_steps=2, check=False)
+    errors = site_errors(snn, model, x)
+    assert len(errors) == 3
+    for error in errors:
+        assert error.ann_mean > 0
+        assert error.relative_error < 0.05
 
 
 def test_a_different_model_is_refused():
