@@ -51,6 +51,20 @@ data copies through ``GSNN_DATA_MIRROR``):
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models resnet20 vggsmall --seeds 3 4 --test-images 1000 \
         --variants rate "rate initial_potential=0.5"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 3 4 --test-images 10000 \
+        --qcfs-levels 4 --variants dual-phase
+
+    # the other methods side by side on seed 1 (1,000 images)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 1 --test-images 1000 \
+        --qcfs-levels 4 --variants "burst G=2" "one-spike B=1.5" css "phase K=8" two-phase
+
+    # optimal on seeds 2-4 (threshold-ReLU weights from train_image_models.py --seeds 2 3 4
+    # ... --threshold-relu-epochs 2)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall resnet20 --seeds 2 3 4 --test-images 1000 \
+        --variants optimal "optimal shift=initial"
 
     # half-threshold initial potential: rate (option initial_potential=0.5) and optimal
     # (option shift="initial")
