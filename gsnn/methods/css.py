@@ -89,11 +89,8 @@ class CSSMethod(ConversionMethod):
         return self.simulation_steps(depth, T)
 
     def make_readout(self, depth: int, T: int) -> nn.Module:
-        steps = self.simulation_steps(depth, T)
-        first = depth * self.silent_steps
-        offsets = torch.arange(steps, dtype=torch.float64) - first
-        weights = torch.where(offsets >= 0, self.base ** -offsets.clamp(min=0), 0.0)
-        return WeightedSumReadout(weights)
+        # the output layer's currents carry the digits of the neurons depth layers deep
+        return WeightedSumReadout(self.spike_values(depth, T, self.simulation_steps(depth, T)))
 
     def __repr__(self) -> str:
         return (

@@ -75,20 +75,24 @@ class OneSpikeMethod(ConversionMethod):
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return OneSpikeNeuron(threshold, base=self.base, shift=self.shift)
 
+    def _ladder(self, steps: int) -> Tensor:
+        """The rung values B^-k for k = 0, ..., steps - 1 (float64)."""
+        return self.base ** -torch.arange(steps, dtype=torch.float64)
+
     def step_gains(self, source, steps: int):
         if source == "input" and self.input_coding == "single-spike":
-            return self.base ** -torch.arange(steps, dtype=torch.float64)
+            return self._ladder(steps)
         if source == "input":
             return one_hot_step(0, steps)
         if source == "spikes":
-            return self.base ** -torch.arange(steps, dtype=torch.float64)
+            return self._ladder(steps)
         return None  # already weighted upstream (e.g. a residual sum)
 
     def bias_gains(self, input_depth: int, steps: int) -> Tensor:
         return one_hot_step(0, steps)  # once per window
 
     def spike_values(self, depth: int, T: int, steps: int) -> Tensor:
-        return self.base ** -torch.arange(steps, dtype=torch.float64)  # the ladder B^-k
+        return self._ladder(steps)
 
     def make_readout(self, depth: int, T: int) -> nn.Module:
         return SumReadout()
