@@ -284,7 +284,7 @@ def _insert_neurons(
         if node.name not in site_by_name:
             continue
         site = site_by_name[node.name]
-        threshold = method.threshold(site)
+        threshold = _broadcast_over_sample(method.threshold(site), node)
         neuron_name = f"neuron_{site.name}"
         thresholds[neuron_name] = threshold
         # a placeholder: SpikingNetwork builds the neuron for its T and depth
@@ -308,15 +308,16 @@ def _weighted_consumers(
     """The weighted layers that receive ``source``'s output via ``user``, through pooling
     and flattening only.
 
-    Returns ``(layer, events)`` pairs, ``events`` being the spike events one
-    unit of the layer's input stands for (average pooling folded in), or
-    ``None`` when a path ends elsewhere (an add, the output) or passes an
-    average pool of uneven windows (see :meth:`~gsnn.nn.SpikingAvgPool2d.events_per_unit`).
+    Returns ``(layer, events, input_shape)`` triples, ``events`` being the spike
+    events one unit of the layer's input stands for (average pooling folded in)
+    and ``input_shape`` the shape of one sample of that input, or ``None`` when a
+    path ends elsewhere (an add, the output) or passes an average pool of uneven
+    windows (see :meth:`~gsnn.nn.SpikingAvgPool2d.events_per_unit`).
     """
     module = modules.get(user.target) if user.op == "call_module" else None
     if not _is_structural(user, modules):
         weighted = hasattr(module, "scale_inputs_") and user.args[0] is source
-        return [(module, events)] if weighted else None
+        return [(module, events, tuple(source.meta.get("sample_shape", ())))] if weighted else None
     if isinstance(module, SpikingAvgPool2d):
         per_unit = module.events_per_unit(source.meta.get("sample_shape", ()))
         if per_unit is None:
@@ -331,6 +332,38 @@ def _weighted_consumers(
     return consumers
 
 
+def _broadcast_over_sample(threshold: Tensor, site: fx.Node) -> Tensor:
+    """A site's threshold shaped to broadcast over one sample: a scalar as it is, one per
+    channel :math:`(C,)` as :math:`(C, 1, 1)` for feature maps, :math:`(C,)` for node
+    features."""
+    threshold = torch.as_tensor(threshold)
+    if threshold.numel() == 1 and threshold.dim() == 0:
+        return threshold
+    sample_shape = tuple(site.meta.get("sample_shape", ()))
+    if threshold.dim() != 1 or not sample_shape or threshold.numel() != sample_shape[0]:
+        raise ValueError(
+            f"The threshold of site '{site.name}' has shape {tuple(threshold.shape)}; a "
+            f"method gives a scalar or one per channel, ({sample_shape[:1] or '?'},) here."
+        )
+    return threshold.view(threshold.shape + (1,) * (len(sample_shape) - 1))
+
+
+def _gain_at_input(threshold: Tensor, input_shape: Tuple[int, ...]) -> Tensor:
+    """A neuron's threshold as the input gain of a weighted layer that receives its spikes
+    pooled and/or flattened (``input_shape``: that layer's input, one sample).
+
+    Pooling keeps the channel axis, so a per-channel threshold passes unchanged;
+    flattening :math:`(C, H, W)` is channel-major, so each channel's threshold
+    repeats over its :math:`HW` positions.
+    """
+    if threshold.dim() == 0 or len(input_shape) == threshold.dim():
+        return threshold
+    channels = threshold.numel()
+    if len(input_shape) == 1:
+        return threshold.reshape(channels, 1).expand(-1, input_shape[0] // channels).reshape(-1)
+    return threshold.reshape((channels,) + (1,) * (len(input_shape) - 1))
+
+
 def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshold: Tensor) -> None:
     """Fold the threshold into receiving synaptic layers, else insert a one-to-one synapse.
 
@@ -341,8 +374,8 @@ def _connect_spikes(graph_module: fx.GraphModule, neuron_node: fx.Node, threshol
     for index, user in enumerate(list(neuron_node.users)):
         consumers = _weighted_consumers(user, neuron_node, modules)
         if consumers is not None:
-            for receiver, events in consumers:
-                receiver.scale_inputs_(threshold)
+            for receiver, events, input_shape in consumers:
+                receiver.scale_inputs_(_gain_at_input(threshold, input_shape))
                 receiver.receives_spikes = True
                 receiver.input_event_scale = events
             continue

@@ -29,8 +29,17 @@ def check_percentile(method: str, percentile: float) -> float:
     return percentile
 
 
-def percentile_threshold(site: "ActivationSite", percentile: float) -> Tensor:
-    """The ``percentile`` of the site's non-zero activations (1 where it never activated)."""
+def percentile_threshold(
+    site: "ActivationSite", percentile: float, channel_wise: bool = False
+) -> Tensor:
+    """The ``percentile`` of the site's non-zero activations (1 where it never activated).
+
+    A scalar, or with ``channel_wise`` one threshold per channel, :math:`(C,)`, each the
+    percentile of that channel's values (Kim et al. 2020's channel-wise normalisation).
+    """
+    if channel_wise:
+        values = site.statistics.channel_percentile(percentile)
+        return torch.where(values > 0, values, torch.ones_like(values))
     value = site.statistics.percentile(percentile)
     return torch.tensor(value if value > 0 else 1.0)
 
@@ -81,7 +90,8 @@ class ConversionMethod(ABC):
 
     @abstractmethod
     def threshold(self, site: ActivationSite) -> Tensor:
-        """The firing threshold of the neurons replacing ``site``."""
+        """The firing threshold of the neurons replacing ``site``: a scalar, or one per
+        channel, :math:`(C,)` (the converter shapes it to broadcast over a sample)."""
 
     @abstractmethod
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:

@@ -40,27 +40,41 @@ class RateMethod(ConversionMethod):
     chance to 53-73 % and at T = 64 from 62.1 % to 80.5 % (ANN 82.4 %;
     ``experiments/results/image_classification.md``).
 
+    ``channel_wise=True`` gives every channel its own threshold, the percentile
+    of that channel's activations (Kim et al., AAAI 2020, channel-wise
+    normalisation), instead of one per layer: a channel whose activations are
+    small then spikes as often as a large one, so it is resolved in as few
+    steps. Off by default, as in snn_toolbox.
+
     Args:
         percentile (float): percentile in (0, 100]; 100 is Diehl's max-norm. (default: ``99.9``)
         initial_potential (float): :math:`v_0` as a fraction of the threshold, in
             [0, 1). (default: ``0.0``)
+        channel_wise (bool): one threshold per channel instead of per layer.
+            (default: ``False``)
     """
 
     name = "rate"
     accepted_activations = ("relu", "threshold_relu")
     training_hint = "train with ReLU (or a threshold ReLU)."
 
-    def __init__(self, percentile: float = 99.9, initial_potential: float = 0.0) -> None:
+    def __init__(
+        self, percentile: float = 99.9, initial_potential: float = 0.0, channel_wise: bool = False
+    ) -> None:
         self.percentile = check_percentile("rate", percentile)
         self.initial_potential = _check_initial_potential(initial_potential)
+        if not isinstance(channel_wise, bool):
+            raise ValueError(f"rate: channel_wise must be True or False, got {channel_wise!r}.")
+        self.channel_wise = channel_wise
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        return percentile_threshold(site, self.percentile)
+        return percentile_threshold(site, self.percentile, self.channel_wise)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=self.initial_potential * threshold, reset="soft")
 
     def __repr__(self) -> str:
         return (
-            f"RateMethod(percentile={self.percentile}, initial_potential={self.initial_potential})"
+            f"RateMethod(percentile={self.percentile}, initial_potential="
+            f"{self.initial_potential}, channel_wise={self.channel_wise})"
         )
