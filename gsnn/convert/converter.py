@@ -337,7 +337,7 @@ def _broadcast_over_sample(threshold: Tensor, site: fx.Node) -> Tensor:
     channel :math:`(C,)` as :math:`(C, 1, 1)` for feature maps, :math:`(C,)` for node
     features."""
     threshold = torch.as_tensor(threshold)
-    if threshold.numel() == 1 and threshold.dim() == 0:
+    if threshold.dim() == 0:
         return threshold
     sample_shape = tuple(site.meta.get("sample_shape", ()))
     if threshold.dim() != 1 or not sample_shape or threshold.numel() != sample_shape[0]:

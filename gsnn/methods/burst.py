@@ -5,6 +5,7 @@ from torch import Tensor, nn
 from gsnn.methods.method import (
     ActivationSite,
     ConversionMethod,
+    check_channel_wise,
     check_percentile,
     percentile_threshold,
 )
@@ -28,23 +29,29 @@ class BurstMethod(ConversionMethod):
     Args:
         burst (int): the most spikes per step :math:`\Gamma \geq 1`. (default: ``2``)
         percentile (float): threshold statistic. (default: ``99.9``)
+        channel_wise (bool): one threshold per channel, the percentile of that
+            channel's activations, instead of one per layer. (default: ``False``)
     """
 
     name = "burst"
     accepted_activations = ("relu", "threshold_relu", "qcfs")
     training_hint = "train with ReLU."
 
-    def __init__(self, burst: int = 2, percentile: float = 99.9) -> None:
+    def __init__(self, burst: int = 2, percentile: float = 99.9, channel_wise: bool = False):
         if not isinstance(burst, int) or burst < 1:
             raise ValueError(f"burst: the burst size must be an integer >= 1, got {burst!r}.")
         self.burst = burst
         self.percentile = check_percentile("burst", percentile)
+        self.channel_wise = check_channel_wise("burst", channel_wise)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        return percentile_threshold(site, self.percentile) / self.burst
+        return percentile_threshold(site, self.percentile, self.channel_wise) / self.burst
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=threshold / 2, max_spikes_per_step=self.burst)
 
     def __repr__(self) -> str:
-        return f"BurstMethod(burst={self.burst}, percentile={self.percentile})"
+        return (
+            f"BurstMethod(burst={self.burst}, percentile={self.percentile}, "
+            f"channel_wise={self.channel_wise})"
+        )

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 from gsnn.methods.method import (
     ActivationSite,
     ConversionMethod,
+    check_channel_wise,
     check_percentile,
     one_hot_step,
     percentile_threshold,
@@ -37,6 +38,8 @@ class CSSMethod(ConversionMethod):
         silent_steps (int): silent period :math:`d`. (default: ``1``)
         percentile (float): :math:`\theta` = this percentile of the non-zero
             activations (100: the maximum, so that :math:`a \le 1.5\theta`). (default: ``100``)
+        channel_wise (bool): one threshold per channel, the percentile of that
+            channel's activations, instead of one per layer. (default: ``False``)
     """
 
     name = "css"
@@ -45,7 +48,13 @@ class CSSMethod(ConversionMethod):
     accepts_spike_coded_input = False
     exact_max_pool = False
 
-    def __init__(self, base: float = 2.0, silent_steps: int = 1, percentile: float = 100.0):
+    def __init__(
+        self,
+        base: float = 2.0,
+        silent_steps: int = 1,
+        percentile: float = 100.0,
+        channel_wise: bool = False,
+    ):
         if not 1 < base <= 3:
             raise ValueError(f"css: base must lie in (1, 3], got {base!r}.")
         if not isinstance(silent_steps, int) or silent_steps < 0:
@@ -53,9 +62,10 @@ class CSSMethod(ConversionMethod):
         self.base = float(base)
         self.silent_steps = silent_steps
         self.percentile = check_percentile("css", percentile)
+        self.channel_wise = check_channel_wise("css", channel_wise)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        return percentile_threshold(site, self.percentile)
+        return percentile_threshold(site, self.percentile, self.channel_wise)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return TernarySelfAmplifyingNeuron(
@@ -95,5 +105,5 @@ class CSSMethod(ConversionMethod):
     def __repr__(self) -> str:
         return (
             f"CSSMethod(base={self.base:g}, silent_steps={self.silent_steps}, "
-            f"percentile={self.percentile})"
+            f"percentile={self.percentile}, channel_wise={self.channel_wise})"
         )

@@ -29,6 +29,13 @@ def check_percentile(method: str, percentile: float) -> float:
     return percentile
 
 
+def check_channel_wise(method: str, channel_wise: bool) -> bool:
+    """Raise ``ValueError`` unless ``channel_wise`` is a bool; return it."""
+    if not isinstance(channel_wise, bool):
+        raise ValueError(f"{method}: channel_wise must be True or False, got {channel_wise!r}.")
+    return channel_wise
+
+
 def percentile_threshold(
     site: "ActivationSite", percentile: float, channel_wise: bool = False
 ) -> Tensor:

@@ -7,6 +7,7 @@ from gsnn.coding import SingleSpikeCoder
 from gsnn.methods.method import (
     ActivationSite,
     ConversionMethod,
+    check_channel_wise,
     check_percentile,
     one_hot_step,
     percentile_threshold,
@@ -44,6 +45,8 @@ class OneSpikeMethod(ConversionMethod):
         percentile (float): threshold :math:`\theta` = this percentile of the
             non-zero activations; 100 is the maximum. (default: ``100.0``)
         input_coding (str): ``"analog"`` or ``"single-spike"``. (default: ``"analog"``)
+        channel_wise (bool): one threshold per channel, the percentile of that
+            channel's activations, instead of one per layer. (default: ``False``)
     """
 
     name = "one-spike"
@@ -57,6 +60,7 @@ class OneSpikeMethod(ConversionMethod):
         shift=None,
         percentile: float = 100.0,
         input_coding: str = "analog",
+        channel_wise: bool = False,
     ) -> None:
         if input_coding not in INPUT_CODINGS:
             raise ValueError(
@@ -68,9 +72,10 @@ class OneSpikeMethod(ConversionMethod):
         self.base = float(base)
         self.shift = shift
         self.percentile = check_percentile("one-spike", percentile)
+        self.channel_wise = check_channel_wise("one-spike", channel_wise)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        return percentile_threshold(site, self.percentile)
+        return percentile_threshold(site, self.percentile, self.channel_wise)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return OneSpikeNeuron(threshold, base=self.base, shift=self.shift)
@@ -110,5 +115,6 @@ class OneSpikeMethod(ConversionMethod):
 
     def __repr__(self) -> str:
         return (
-            f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, percentile={self.percentile})"
+            f"OneSpikeMethod(base={self.base:g}, shift={self.shift}, percentile={self.percentile}, "
+            f"channel_wise={self.channel_wise})"
         )

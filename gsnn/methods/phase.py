@@ -6,6 +6,7 @@ from torch import Tensor, nn
 from gsnn.methods.method import (
     ActivationSite,
     ConversionMethod,
+    check_channel_wise,
     check_percentile,
     percentile_threshold,
 )
@@ -30,6 +31,8 @@ class PhaseMethod(ConversionMethod):
         period (int): phases per period :math:`K`. (default: ``8``)
         percentile (float): threshold statistic; a period can express values
             up to :math:`\theta (1 - 2^{-K})`. (default: ``99.9``)
+        channel_wise (bool): one threshold per channel, the percentile of that
+            channel's activations, instead of one per layer. (default: ``False``)
     """
 
     name = "phase"
@@ -38,14 +41,15 @@ class PhaseMethod(ConversionMethod):
     accepts_spike_coded_input = False
     exact_max_pool = False
 
-    def __init__(self, period: int = 8, percentile: float = 99.9) -> None:
+    def __init__(self, period: int = 8, percentile: float = 99.9, channel_wise: bool = False):
         if not isinstance(period, int) or period < 1:
             raise ValueError(f"phase: period must be an integer >= 1, got {period!r}.")
         self.period = period
         self.percentile = check_percentile("phase", percentile)
+        self.channel_wise = check_channel_wise("phase", channel_wise)
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        return percentile_threshold(site, self.percentile)
+        return percentile_threshold(site, self.percentile, self.channel_wise)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return PhaseNeuron(threshold, period=self.period)
@@ -73,4 +77,7 @@ class PhaseMethod(ConversionMethod):
         return WeightedSumReadout(torch.full((T,), self.period / T, dtype=torch.float64))
 
     def __repr__(self) -> str:
-        return f"PhaseMethod(period={self.period}, percentile={self.percentile})"
+        return (
+            f"PhaseMethod(period={self.period}, percentile={self.percentile}, "
+            f"channel_wise={self.channel_wise})"
+        )

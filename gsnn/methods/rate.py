@@ -5,6 +5,7 @@ from torch import Tensor, nn
 from gsnn.methods.method import (
     ActivationSite,
     ConversionMethod,
+    check_channel_wise,
     check_percentile,
     percentile_threshold,
 )
@@ -50,8 +51,8 @@ class RateMethod(ConversionMethod):
         percentile (float): percentile in (0, 100]; 100 is Diehl's max-norm. (default: ``99.9``)
         initial_potential (float): :math:`v_0` as a fraction of the threshold, in
             [0, 1). (default: ``0.0``)
-        channel_wise (bool): one threshold per channel instead of per layer.
-            (default: ``False``)
+        channel_wise (bool): one threshold per channel, the percentile of that
+            channel's activations, instead of one per layer. (default: ``False``)
     """
 
     name = "rate"
@@ -63,9 +64,7 @@ class RateMethod(ConversionMethod):
     ) -> None:
         self.percentile = check_percentile("rate", percentile)
         self.initial_potential = _check_initial_potential(initial_potential)
-        if not isinstance(channel_wise, bool):
-            raise ValueError(f"rate: channel_wise must be True or False, got {channel_wise!r}.")
-        self.channel_wise = channel_wise
+        self.channel_wise = check_channel_wise("rate", channel_wise)
 
     def threshold(self, site: ActivationSite) -> Tensor:
         return percentile_threshold(site, self.percentile, self.channel_wise)

@@ -1,4 +1,6 @@
-"""Channel-wise data-based normalisation: one rate threshold per channel (Kim et al. 2020)."""
+"""Channel-wise data-based normalisation: one threshold per channel (Kim et al. 2020)."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -153,3 +155,73 @@ def test_a_method_threshold_of_the_wrong_shape_is_refused_naming_the_site():
     model = TwoLayerGCN().eval()
     with pytest.raises(ValueError, match=r"threshold of site 'relu' has shape \(5,\)"):
         gsnn.convert(model, graph, method=WrongShape(), T=4, check=False)
+
+
+class TwoConvCNN(nn.Module):
+    """conv, ReLU, conv, ReLU, average pooling, flatten, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 3, 3, padding=1)
+        self.pool = nn.AvgPool2d(2)
+        self.fc = nn.Linear(3 * 2 * 2, 5)
+
+    def forward(self, x):
+        h = F.relu(self.conv2(F.relu(self.conv1(x))))
+        return self.fc(self.pool(h).flatten(1))
+
+
+def rescaled_channels(model, scales1, scales2):
+    """The same function with every hidden channel c scaled by s_c and its consumers'
+    weights by 1/s_c (the ReLU commutes with s_c > 0)."""
+    twin = copy.deepcopy(model)
+    s1, s2 = torch.tensor(scales1, dtype=torch.float64), torch.tensor(scales2, dtype=torch.float64)
+    with torch.no_grad():
+        twin.conv1.weight.mul_(s1.view(-1, 1, 1, 1))
+        twin.conv1.bias.mul_(s1)
+        twin.conv2.weight.div_(s1.view(1, -1, 1, 1)).mul_(s2.view(-1, 1, 1, 1))
+        twin.conv2.bias.mul_(s2)
+        twin.fc.weight.div_(s2.repeat_interleave(4))  # the flatten is channel-major
+    return twin
+
+
+@pytest.mark.parametrize(
+    "method,options,T",
+    [
+        ("rate", {"initial_potential": 0.5}, 16),
+        ("burst", {"burst": 2}, 16),
+        ("phase", {"period": 4}, 8),
+        ("one-spike", {"base": 1.5}, 8),
+        ("css", {}, 8),
+    ],
+)
+def test_channel_wise_thresholds_make_every_percentile_method_blind_to_channel_scales(
+    method, options, T
+):
+    """Metamorphic oracle: scaling a hidden channel by a power of two (and its consumers'
+    weights back) leaves the ANN unchanged; with one threshold per channel the SNN must not
+    change either, bit for bit, through conv-to-conv and pool-flatten-linear folding."""
+    torch.manual_seed(7)
+    model = TwoConvCNN().double().eval()
+    twin = rescaled_channels(model, [0.25, 4.0, 1.0, 8.0], [2.0, 0.125, 16.0])
+    images = torch.randn(24, 2, 4, 4, dtype=torch.float64)
+    torch.testing.assert_close(twin(images), model(images))
+    outputs = []
+    for ann in (model, twin):
+        snn = gsnn.convert(ann, images, method=method, T=T, channel_wise=True, check=False)
+        outputs.append(snn(images))
+    assert outputs[0].abs().sum() > 0
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-12, atol=1e-12)
+
+
+def test_layer_wise_thresholds_do_see_channel_scales():
+    """The oracle above has teeth: one threshold per layer changes with the channel scales."""
+    torch.manual_seed(7)
+    model = TwoConvCNN().double().eval()
+    twin = rescaled_channels(model, [0.25, 4.0, 1.0, 8.0], [2.0, 0.125, 16.0])
+    images = torch.randn(24, 2, 4, 4, dtype=torch.float64)
+    outputs = [
+        gsnn.convert(ann, images, method="rate", T=16, check=False)(images) for ann in (model, twin)
+    ]
+    assert not torch.allclose(outputs[0], outputs[1], rtol=1e-3, atol=1e-3)
