@@ -15,6 +15,9 @@ offline data copies through ``GSNN_DATA_MIRROR``):
         --dataset cifar10 --model resnet20 --seed $seed --variants "rate initial_potential=0.5" \
         --T 16; done
     GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
+        --dataset cifar10 --model resnet20 --seed 2 \
+        --variants "rate channel-wise initial_potential=0.5" --T 16
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/site_errors.py \
         --dataset cifar10 --model resnet20 --seed 0 --variants "one-spike B=1.5" css --T 8 16
 
 Each run converts the committed ANN of a variant of ``image_classification.py`` (same
