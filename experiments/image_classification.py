@@ -101,6 +101,28 @@ data copies through ``GSNN_DATA_MIRROR``):
         --dataset cifar10 --models resnet20 vggsmall --seeds 0 1 --test-images 10000 \
         --qcfs-levels 4 --variants "two-phase signed" --max-T 8
 
+    # channel-wise thresholds (Kim et al.), alone and with v0 = θ/2
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 0 --test-images 1000 \
+        --variants "rate channel-wise"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 2 0 1 3 4 --test-images 1000 \
+        --variants "rate channel-wise initial_potential=0.5"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall --seeds 0 1 2 3 4 --test-images 1000 \
+        --variants "rate channel-wise" "rate channel-wise initial_potential=0.5"
+    # the plain recipe with another percentile
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 vggsmall --seeds 0 --test-images 1000 \
+        --variants "rate p=99" "rate p=99.99"
+    # the other methods on seeds 2-4 (ResNet-20: burst, one-spike and CSS only)
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models vggsmall --seeds 2 3 4 --test-images 1000 \
+        --qcfs-levels 4 --variants "burst G=2" "one-spike B=1.5" css two-phase "phase K=8"
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 2 3 4 --test-images 1000 \
+        --variants css "one-spike B=1.5" "burst G=2"
+
 Every (dataset, model, seed, variant) appends its rows to
 ``experiments/results/image_classification.jsonl``; a rerun runs only the T not yet there.
 The markdown ``image_classification.md`` and the plots are rewritten from the whole journal.
@@ -147,6 +169,8 @@ MODEL_NAMES = {"lenet5": "LeNet-5", "vggsmall": "VGG-small", "resnet20": "ResNet
 # (row label, method, method options, ANN weight variant, T grid, one run read at every T)
 VARIANTS = [
     ("rate", "rate", {}, "relu", [1, 2, 4, 8, 16, 32, 64], True),
+    ("rate p=99", "rate", {"percentile": 99.0}, "relu", [1, 2, 4, 8, 16, 32, 64], True),
+    ("rate p=99.99", "rate", {"percentile": 99.99}, "relu", [1, 2, 4, 8, 16, 32, 64], True),
     (
         "rate initial_potential=0.5",
         "rate",
