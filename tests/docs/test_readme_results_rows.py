@@ -4,6 +4,7 @@ The README's tables are copied by hand from ``experiments/results/*.md``, which 
 experiment scripts write from their journals; a row that is not found there verbatim is
 stale (the results were rerun or re-aggregated) or was never produced by a script.
 """
+
 import re
 from pathlib import Path
 
