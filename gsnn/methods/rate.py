@@ -45,7 +45,10 @@ class RateMethod(ConversionMethod):
     of that channel's activations (Kim et al., AAAI 2020, channel-wise
     normalisation), instead of one per layer: a channel whose activations are
     small then spikes as often as a large one, so it is resolved in as few
-    steps. Off by default, as in snn_toolbox.
+    steps. Off by default, as in snn_toolbox. Alone it barely changes the
+    under-firing of deep nets; with ``initial_potential=0.5`` as well, CIFAR-10
+    ResNet-20 loses 0.74 points at T = 64 against 1.74 with the initial
+    potential alone (1,000 test images, seeds 0-4).
 
     Args:
         percentile (float): percentile in (0, 100]; 100 is Diehl's max-norm. (default: ``99.9``)
