@@ -36,7 +36,7 @@ def test_every_readme_result_row_stands_in_a_results_file():
     stale = [row for row in readme_result_rows() if row not in published]
     assert not stale, (
         "README rows not found verbatim in experiments/results/*.md (copy them again "
-        "from the results file):\n" + "\n".join(stale)
+        "with `python experiments/refresh_readme_rows.py`):\n" + "\n".join(stale)
     )
 
 
