@@ -7,11 +7,9 @@ the row of the results file that describes the same configuration: the same lead
 (dataset, model, method, ANN, T, latency) and the same number of test images, whatever its
 seed count and numbers now are.
 
-    python experiments/refresh_readme_rows.py          # rewrite README.md in place
-    python experiments/refresh_readme_rows.py --check  # list stale rows, change nothing
+    python experiments/refresh_readme_rows.py  # rewrites README.md in place
 """
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -60,9 +58,6 @@ def refresh(readme: str, rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="list stale rows only")
-    args = parser.parse_args()
     path = ROOT / "README.md"
     old = path.read_text()
     new, missing = refresh(old, published_rows())
@@ -71,10 +66,10 @@ def main():
         print(f"stale: {row}")
     for row in missing:
         print(f"no results row describes: {row}", file=sys.stderr)
-    if not args.check and stale:
+    if stale:
         path.write_text(new)
         print(f"README.md: {len(stale)} rows refreshed")
-    return 1 if missing or (args.check and stale) else 0
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
