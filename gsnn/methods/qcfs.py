@@ -4,7 +4,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod
+from gsnn.methods.method import ActivationSite, ConversionMethod, qcfs_bound_problem
 from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron
 
@@ -23,18 +23,12 @@ class QCFSMethod(ConversionMethod):
 
     def check_site(self, site: ActivationSite) -> Optional[str]:
         problem = super().check_site(site)
-        if problem is None and not float(site.module.threshold.detach()) > 0:
-            # a bound lambda < 0 makes QCFS a non-positive staircase of -z; |lambda| would not
-            # reproduce it, so refuse instead of converting silently into a different function
-            return (
-                f"QCFS site '{site.name}' has a non-positive bound lambda = "
-                f"{float(site.module.threshold.detach()):g}; an IF neuron needs a threshold > 0. "
-                "Retrain (e.g. a smaller learning rate for lambda) so that lambda stays positive."
-            )
+        if problem is None:
+            return qcfs_bound_problem(site)
         return problem
 
     def threshold(self, site: ActivationSite) -> Tensor:
-        return site.module.threshold.detach().abs().clone()
+        return site.module.threshold.detach().clone()
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=threshold / 2, reset="soft")

@@ -1,5 +1,7 @@
 """Two-phase conversion: integrate a whole window, then fire (SpikeConverter, AAAI 2022) [R]."""
 
+from typing import Optional
+
 from torch import Tensor, nn
 
 from gsnn.methods.method import (
@@ -7,6 +9,7 @@ from gsnn.methods.method import (
     ConversionMethod,
     check_percentile,
     percentile_threshold,
+    qcfs_bound_problem,
 )
 from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron, TwoPhaseNeuron
@@ -52,9 +55,15 @@ class TwoPhaseMethod(ConversionMethod):
             raise ValueError(f"two-phase: signed must be True or False, got {signed!r}.")
         self.signed = signed
 
+    def check_site(self, site: ActivationSite) -> Optional[str]:
+        problem = super().check_site(site)
+        if problem is None and site.kind == "qcfs":
+            return qcfs_bound_problem(site)
+        return problem
+
     def threshold(self, site: ActivationSite) -> Tensor:
         if site.kind == "qcfs":
-            return site.module.threshold.detach().abs().clone()
+            return site.module.threshold.detach().clone()
         return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:

@@ -201,3 +201,15 @@ def test_signed_variant_streams_step_by_step():
 def test_signed_option_is_validated():
     with pytest.raises(ValueError, match="signed must be True or False"):
         gsnn.methods.get_method("two-phase", signed="yes")
+
+
+@pytest.mark.parametrize("method", ["two-phase", "qcfs"])
+def test_a_negative_qcfs_bound_is_refused_naming_the_site(method):
+    # |lambda| would build a different function than the ANN's non-positive staircase
+    torch.manual_seed(0)
+    model = initialised(RandomMLP([5, 8, 8, 3], levels=4), torch.randn(32, 5))
+    with torch.no_grad():
+        model.acts[1].threshold.fill_(-0.5)
+    with pytest.raises(gsnn.ConversionError, match=r"non-positive bound lambda = -0\.5") as error:
+        gsnn.convert(model, torch.randn(32, 5), method=method, T=4)
+    assert [name.split()[0] for name in error.value.offending] == ["acts.1"]
