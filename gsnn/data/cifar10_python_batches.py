@@ -5,10 +5,18 @@ with the pickled batches ``data_batch_1`` .. ``data_batch_5`` (training) and
 ``test_batch``. Each is a dict with ``data``, uint8 of shape (n, 3072) holding the red,
 green and blue 32 x 32 planes of an image one after the other, and ``labels``, a list of
 n integers in 0..9.
+
+A pickle can call any importable function while it loads, so a planted batch file could
+run code. The batches are therefore read with :class:`BatchUnpickler`, which resolves only
+the few globals a pickled numpy array needs and refuses every other one. (Checking an md5
+per file instead would refuse batches re-pickled under Python 3, which this reader accepts;
+the CIFAR-10 page publishes only the archive's md5, which :func:`fetch_python_batches`
+checks.)
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import pickle
@@ -29,10 +37,44 @@ PYTHON_ARCHIVE_URLS = ("https://www.cs.toronto.edu/~kriz/",)
 # The md5 the CIFAR-10 page publishes for the archive.
 PYTHON_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
 CIFAR_IMAGE_SHAPE = (3, 32, 32)
+# numpy's array-rebuilding function, from whichever module this numpy version keeps it in
+_NUMPY_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+_NUMPY_FROM_BUFFER = np.zeros(0).__reduce_ex__(5)[0]
 
 
 class CifarFormatError(ValueError):
     """A CIFAR-10 file does not hold what the format promises."""
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR-10 batch without running code from the file.
+
+    Dicts, lists, bytes, strings and numbers need no globals. Only these are resolved:
+    ``numpy.ndarray``, ``numpy.dtype``, ``_reconstruct`` and ``_frombuffer`` (how numpy
+    pickles an array, at protocols up to 4 and at 5; under ``numpy.core`` as the official
+    Python 2 files name it, or ``numpy._core``), and
+    ``_codecs.encode`` (how Python 3 pickles bytes at protocol 2). None of them runs code
+    named by the file; any other global raises :class:`pickle.UnpicklingError`.
+    """
+
+    ALLOWED_GLOBALS = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy._core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy.core.numeric", "_frombuffer"): _NUMPY_FROM_BUFFER,
+        ("numpy._core.numeric", "_frombuffer"): _NUMPY_FROM_BUFFER,
+        ("_codecs", "encode"): codecs.encode,
+    }
+
+    def find_class(self, module: str, name: str):
+        allowed = self.ALLOWED_GLOBALS.get((module, name))
+        if allowed is None:
+            raise pickle.UnpicklingError(
+                f"the file refers to {module}.{name}, which a CIFAR-10 batch never needs "
+                "(refused, so that no code from the file runs)"
+            )
+        return allowed
 
 
 def read_python_batches(batches_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +108,7 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     fix = "delete it so that it is copied or downloaded again"
     try:
         with open(path, "rb") as file:
-            batch = pickle.load(file, encoding="bytes")
+            batch = BatchUnpickler(file, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError) as error:
         raise CifarFormatError(
             f"{path} is not a pickled CIFAR-10 batch ({error!r}); {fix}."

@@ -412,3 +412,35 @@ def test_real_cached_load_is_fast(real_cifar10_root):
     cifar10("train", root=real_cifar10_root, source="jpeg-folder")
     # Well under 2 s on an idle machine; the bound leaves room for a busy CI runner.
     assert time.perf_counter() - start < 10
+
+
+class _PlantedCode:
+    """Unpickling this runs code: it creates the file ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_a_planted_batch_file_runs_no_code(tmp_path, offline, protocol):
+    write_python_batches(tmp_path / "cifar10")
+    marker = tmp_path / "code-ran"
+    planted = {b"data": _PlantedCode(marker), b"labels": [0]}
+    batch = tmp_path / "cifar10" / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(pickle.dumps(planted, protocol=protocol))
+    with pytest.raises(CifarFormatError, match=r"test_batch .*refers to .*never needs"):
+        cifar10("test", root=tmp_path)
+    assert not marker.exists()
+
+
+def test_batches_pickled_at_the_newest_protocol_still_load(tmp_path, offline):
+    written = write_python_batches(tmp_path / "cifar10")
+    batch = tmp_path / "cifar10" / "cifar-10-batches-py" / "test_batch"
+    images, labels = written["test"]
+    repickled = {"data": images.reshape(len(images), -1), "labels": labels}
+    batch.write_bytes(pickle.dumps(repickled, protocol=pickle.HIGHEST_PROTOCOL))
+    loaded = cifar10("test", root=tmp_path)
+    assert len(loaded) == len(labels)
