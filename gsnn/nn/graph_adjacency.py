@@ -2,7 +2,7 @@
 
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -23,6 +23,63 @@ def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
             f"but the features describe {num_nodes} nodes: indices must lie in "
             f"[0, {num_nodes - 1}]. Check that x and edge_index belong to the same graph."
         )
+
+
+def check_edge_weight(
+    edge_weight: Optional[Tensor], edge_index: Tensor, allow_negative: bool = True
+) -> None:
+    r"""Raise ``ValueError`` unless ``edge_weight`` is ``None`` or ``E`` finite weights.
+
+    Args:
+        edge_weight (Tensor, optional): one weight per edge, :math:`(|\mathcal{E}|)`.
+        edge_index (Tensor): the edges they weigh, :math:`(2, |\mathcal{E}|)`.
+        allow_negative (bool): ``False`` for layers that normalise by the square root of
+            weighted degrees (``gcn_norm``), where a negative weight makes it NaN.
+    """
+    if edge_weight is None:
+        return
+    num_edges = edge_index.shape[1]
+    if not isinstance(edge_weight, Tensor) or edge_weight.shape != (num_edges,):
+        shape = tuple(edge_weight.shape) if isinstance(edge_weight, Tensor) else edge_weight
+        raise ValueError(
+            f"edge_weight must be a tensor of shape [num_edges] = [{num_edges}], one weight "
+            f"per column of edge_index, got {shape!r}."
+        )
+    if not torch.is_floating_point(edge_weight):
+        raise ValueError(f"edge_weight must be floating point, got {edge_weight.dtype}.")
+    if not torch.isfinite(edge_weight).all():
+        bad = int((~torch.isfinite(edge_weight)).sum())
+        raise ValueError(
+            f"edge_weight holds {bad} NaN or infinite value(s); clean or impute them first "
+            "(or drop those edges)."
+        )
+    if not allow_negative and num_edges and edge_weight.min() < 0:
+        raise ValueError(
+            f"edge_weight holds negative values (down to {float(edge_weight.min()):g}); this "
+            "layer normalises by the inverse square root of weighted degrees (gcn_norm), which "
+            "a negative weight can make NaN. Use non-negative weights, or normalize=False."
+        )
+
+
+def graph_fingerprint(
+    edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int
+) -> Tuple:
+    """A cheap summary of a graph that changes whenever the graph does, in practice.
+
+    The node and edge counts, dtypes and position-weighted checksums of ``edge_index`` and
+    ``edge_weight``: an edge moved, reordered or re-weighted changes it. One pass over the
+    edges, so a cached adjacency can be checked against every call's graph.
+    """
+    num_edges = edge_index.shape[1]
+    position = 2 * torch.arange(num_edges, device=edge_index.device) + 1  # odd weights
+    # int64 arithmetic wraps around, which keeps the checksum a checksum
+    pairs = edge_index[0] * (num_nodes + 1) + edge_index[1]
+    index_sum = int((pairs * position).sum()) if num_edges else 0
+    weight_sums = None
+    if edge_weight is not None:
+        weights = edge_weight.detach().double()
+        weight_sums = (float(weights.sum()), float((weights * position).sum()), edge_weight.dtype)
+    return (num_nodes, num_edges, index_sum, weight_sums)
 
 
 @dataclass

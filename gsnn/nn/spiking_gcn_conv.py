@@ -72,6 +72,11 @@ class SpikingGCNConv(SpikingGraphLayer):
             layer.bias.data.copy_(conv.bias.detach())
         return layer
 
+    @property
+    def negative_edge_weights(self) -> bool:
+        """Whether negative edge weights are allowed: not under ``gcn_norm``."""
+        return not self.normalize
+
     def build_adjacency(
         self, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
     ) -> GraphAdjacency:

@@ -1,11 +1,16 @@
 """Shared machinery of the spiking graph layers: input checks and adjacency caching."""
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from gsnn.nn.graph_adjacency import GraphAdjacency, check_edge_index
+from gsnn.nn.graph_adjacency import (
+    GraphAdjacency,
+    check_edge_index,
+    check_edge_weight,
+    graph_fingerprint,
+)
 from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.synaptic_layer import SynapticLayer
 
@@ -15,15 +20,20 @@ class SpikingGraphLayer(SynapticLayer):
 
     Subclasses implement :meth:`build_adjacency` (their normalisation) and the
     forward pass. With ``cached=True`` the adjacency is built on the first call
-    and reused, as in PyG's transductive ``cached`` option.
+    and reused while the graph stays the same (PyG's transductive ``cached``
+    option); a different graph, told apart by :func:`graph_fingerprint`,
+    rebuilds it instead of silently reusing the old one.
     """
+
+    # False where the normalisation takes square roots of weighted degrees (gcn_norm)
+    negative_edge_weights = True
 
     def __init__(self, in_channels: int, out_channels: int, cached: bool = False) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.cached = cached
-        self._cached_adjacency: Optional[GraphAdjacency] = None
+        self._cached_adjacency: Optional[Tuple[tuple, GraphAdjacency]] = None
 
     @property
     def receives_spikes(self) -> bool:
@@ -43,32 +53,30 @@ class SpikingGraphLayer(SynapticLayer):
         raise NotImplementedError
 
     def reset_cache(self) -> None:
-        """Forget a cached adjacency (call it before running on another graph)."""
+        """Forget a cached adjacency (the next call builds it again)."""
         self._cached_adjacency = None
 
     def adjacency(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor]
     ) -> GraphAdjacency:
-        """Check the inputs and return the (possibly cached) adjacency for ``x``."""
+        """Check the inputs and return the adjacency for ``x``; with ``cached=True`` the
+        adjacency of the last graph, as long as its :func:`graph_fingerprint` is this one's."""
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__} expects node inputs of shape "
                 f"[T, num_nodes, {self.in_channels}], got {tuple(x.shape)}."
             )
         num_nodes = x.shape[1]
-        check_edge_index(edge_index, num_nodes)  # also when cached: a bad graph is an error
-        cache = self._cached_adjacency
-        if cache is not None and cache.matrix.shape[0] == num_nodes:
-            return cache
-        if edge_weight is not None and edge_weight.shape != (edge_index.shape[1],):
-            raise ValueError(
-                f"edge_weight must have shape [num_edges] = [{edge_index.shape[1]}], "
-                f"got {tuple(edge_weight.shape)}."
-            )
-        adjacency = self.build_adjacency(edge_index, edge_weight, num_nodes, x.dtype)
-        if self.cached:
-            self._cached_adjacency = adjacency
-        return adjacency
+        # also when cached: a bad graph is an error
+        check_edge_index(edge_index, num_nodes)
+        check_edge_weight(edge_weight, edge_index, self.negative_edge_weights)
+        if not self.cached:
+            return self.build_adjacency(edge_index, edge_weight, num_nodes, x.dtype)
+        fingerprint = graph_fingerprint(edge_index, edge_weight, num_nodes) + (x.dtype,)
+        if self._cached_adjacency is None or self._cached_adjacency[0] != fingerprint:
+            adjacency = self.build_adjacency(edge_index, edge_weight, num_nodes, x.dtype)
+            self._cached_adjacency = (fingerprint, adjacency)
+        return self._cached_adjacency[1]
 
     def linears(self) -> List[SpikingLinear]:
         """The weight maps applied to the input (all see the same spikes)."""

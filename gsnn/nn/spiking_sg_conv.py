@@ -36,6 +36,8 @@ class SpikingSGConv(SpikingGraphLayer):
         - **output:** node currents :math:`(T, |\mathcal{V}|, F_{out})`
     """
 
+    negative_edge_weights = False  # gcn_norm takes square roots of weighted degrees
+
     def __init__(
         self,
         in_channels: int,

@@ -605,21 +605,82 @@ def test_sage_from_pyg_rejects_nonlinear_options():
 
 
 # ----------------------------------------------------------------- adjacency caching
-def test_cached_adjacency_is_reused_until_reset():
-    layer = SpikingGCNConv(F_IN, F_OUT, cached=True).double()
-    n, edge_index, _ = random_graph(90, weighted=False)
-    spikes = random_spikes(90, T, n, F_IN)
-    first = layer(spikes, edge_index)
-    cached = layer._cached_adjacency
-    assert cached is not None
-    assert layer(spikes, edge_index[:, :0]) is not None and layer._cached_adjacency is cached
-    torch.testing.assert_close(layer(spikes, edge_index[:, :0]), first)
-    layer.reset_cache()
-    uncached = SpikingGCNConv(F_IN, F_OUT).double()
+@pytest.mark.parametrize("layer_class", [SpikingGCNConv, SpikingSGConv])
+def test_cached_adjacency_is_reused_for_the_same_graph_only(layer_class):
+    layer = randomised(layer_class(F_IN, F_OUT, cached=True).double(), 0)
+    uncached = layer_class(F_IN, F_OUT).double()
     uncached.load_state_dict(layer.state_dict())
-    torch.testing.assert_close(
-        layer(spikes, edge_index[:, :0]), uncached(spikes, edge_index[:, :0])
-    )
+    n, edge_index, edge_weight = random_graph(90, weighted=True)
+    spikes = random_spikes(90, T, n, F_IN)
+    moved = edge_index.clone()
+    moved[1, 0] = (moved[1, 0] + 1) % n
+    reweighted = edge_weight.clone()
+    reweighted[3] += 0.25
+    graphs = [
+        (edge_index, edge_weight),
+        (edge_index[:, :0], edge_weight[:0]),  # no edges, same node count
+        (edge_index, None),
+        (moved, edge_weight),
+        (edge_index, reweighted),
+        (edge_index.flip(1), edge_weight.flip(0)),  # the same graph, edges reordered
+        (edge_index, edge_weight),
+    ]
+    for graph in graphs:
+        close(layer(spikes, *graph), uncached(spikes, *graph))
+    cached = layer._cached_adjacency
+    assert layer(spikes, edge_index.clone(), edge_weight.clone()) is not None
+    assert layer._cached_adjacency is cached  # an equal graph reuses the adjacency
+    layer.reset_cache()
+    assert layer._cached_adjacency is None
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_an_edge_weight_of_the_wrong_length_is_an_error(cached):
+    layer = SpikingGCNConv(F_IN, F_OUT, cached=cached).double()
+    n, edge_index, edge_weight = random_graph(91, weighted=True)
+    spikes = random_spikes(91, T, n, F_IN)
+    layer(spikes, edge_index, edge_weight)
+    with pytest.raises(ValueError, match=rf"edge_weight must be .*\[{edge_index.shape[1]}\]"):
+        layer(spikes, edge_index, edge_weight[:-1])
+
+
+WEIGHTED_LAYERS = [
+    lambda: SpikingGCNConv(F_IN, F_OUT),
+    lambda: SpikingGCNConv(F_IN, F_OUT, cached=True),
+    lambda: SpikingSGConv(F_IN, F_OUT, K=2),
+    lambda: SpikingGraphConv(F_IN, F_OUT),
+]
+
+
+@pytest.mark.parametrize("make_layer", WEIGHTED_LAYERS)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_edge_weights_are_refused(make_layer, bad):
+    layer = make_layer().double()
+    n, edge_index, edge_weight = random_graph(92, weighted=True)
+    spikes = random_spikes(92, T, n, F_IN)
+    layer(spikes, edge_index, edge_weight)  # fills a cache, if the layer has one
+    edge_weight[5] = bad
+    with pytest.raises(ValueError, match="edge_weight holds 1 NaN or infinite value"):
+        layer(spikes, edge_index, edge_weight)
+
+
+@pytest.mark.parametrize("make_layer", WEIGHTED_LAYERS[:3])
+def test_negative_edge_weights_are_refused_under_gcn_norm(make_layer):
+    layer = make_layer().double()
+    n, edge_index, edge_weight = random_graph(93, weighted=True)
+    edge_weight[2] = -0.5
+    with pytest.raises(ValueError, match="negative values .*gcn_norm"):
+        layer(random_spikes(93, T, n, F_IN), edge_index, edge_weight)
+
+
+def test_negative_edge_weights_stay_exact_in_a_sum_aggregation():
+    conv = randomised(GraphConv(F_IN, F_OUT).double(), 1)
+    layer = SpikingGraphConv.from_pyg(conv)
+    n, edge_index, edge_weight = random_graph(94, weighted=True)
+    edge_weight = edge_weight - 1.0  # about half of them negative
+    spikes = random_spikes(94, T, n, F_IN)
+    expected = torch.stack([conv(step, edge_index, edge_weight) for step in spikes])
+    close(layer(spikes, edge_index, edge_weight), expected)
 
 
 def test_cached_layer_deep_copy_after_forward():
