@@ -8,6 +8,7 @@ from gsnn.convert import (
     convert,
     site_error_table,
     site_errors,
+    supported_ops,
 )
 
 __version__ = "0.1.0"
@@ -26,4 +27,5 @@ __all__ = [
     "nn",
     "site_error_table",
     "site_errors",
+    "supported_ops",
 ]

@@ -2,6 +2,7 @@
 
 from gsnn.coding.analog import AnalogCoder
 from gsnn.coding.bernoulli_rate import BernoulliRateCoder
+from gsnn.coding.coder import Coder
 from gsnn.coding.deterministic_rate import DeterministicRateCoder
 from gsnn.coding.single_spike import SingleSpikeCoder
 
@@ -15,6 +16,7 @@ __all__ = [
     "AnalogCoder",
     "BernoulliRateCoder",
     "CODERS",
+    "Coder",
     "DeterministicRateCoder",
     "SingleSpikeCoder",
 ]

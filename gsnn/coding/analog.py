@@ -1,11 +1,12 @@
 """Analog (direct) input: the input itself is injected as a constant current."""
 
-from torch import Tensor, nn
+from torch import Tensor
 
+from gsnn.coding.coder import Coder
 from gsnn.coding.validation import check_time_steps
 
 
-class AnalogCoder(nn.Module):
+class AnalogCoder(Coder):
     r"""Injects the input unchanged as a constant current at every step.
 
     This is the default input coding of Deng & Gu, QCFS and the dual-phase

@@ -3,12 +3,13 @@
 from typing import Optional
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from gsnn.coding.coder import Coder
 from gsnn.coding.validation import check_time_steps
 
 
-class BernoulliRateCoder(nn.Module):
+class BernoulliRateCoder(Coder):
     r"""Emits a spike at every step with probability equal to the input value.
 
     :math:`s(t) \sim \mathrm{Bernoulli}(x)` independently per step, so

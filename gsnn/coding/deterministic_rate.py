@@ -1,12 +1,13 @@
 """Deterministic rate coding: an integrate-and-fire neuron driven by the input value."""
 
-from torch import Tensor, nn
+from torch import Tensor
 
+from gsnn.coding.coder import Coder
 from gsnn.coding.validation import check_time_steps
 from gsnn.neurons import IFNeuron
 
 
-class DeterministicRateCoder(nn.Module):
+class DeterministicRateCoder(Coder):
     r"""Turns each input value into a regular spike train.
 
     An :class:`~gsnn.neurons.IFNeuron` with threshold 1, soft reset and initial

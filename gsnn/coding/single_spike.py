@@ -1,12 +1,13 @@
 """Single-spike phase coding of the input (the input code of One-Spike SNN) [R]."""
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from gsnn.coding.coder import Coder
 from gsnn.coding.validation import check_time_steps
 from gsnn.neurons import OneSpikeNeuron
 
 
-class SingleSpikeCoder(nn.Module):
+class SingleSpikeCoder(Coder):
     r"""Encodes each non-negative input value as at most one spike on a geometric ladder.
 
     A value :math:`x` becomes one spike at phase :math:`k^*` standing for

@@ -4,6 +4,7 @@ from gsnn.convert.converter import convert
 from gsnn.convert.errors import ConversionError
 from gsnn.convert.site_errors import SiteError, site_error_table, site_errors
 from gsnn.convert.spiking_network import SpikingNetwork
+from gsnn.convert.supported_op_table import supported_ops
 
 __all__ = [
     "ConversionError",
@@ -12,4 +13,5 @@ __all__ = [
     "convert",
     "site_error_table",
     "site_errors",
+    "supported_ops",
 ]

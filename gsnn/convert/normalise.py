@@ -11,7 +11,6 @@ from gsnn.convert.rules import (
     OpRole,
     qualified_name,
     role_of,
-    supported_ops_summary,
 )
 
 TRACE_GUARDS = {torch.fx._symbolic_trace._assert_is_none}
@@ -60,17 +59,29 @@ def modularise_functional_pools(graph_module: fx.GraphModule) -> None:
     graph_module.recompile()
 
 
+# the usual fix for ops users write that have a supported equivalent
+UNSUPPORTED_OP_FIXES = {
+    "view": "flatten with torch.flatten(x, 1), x.flatten(1) or nn.Flatten() instead",
+    "reshape": "flatten with torch.flatten(x, 1), x.flatten(1) or nn.Flatten() instead",
+    torch.reshape: "flatten with torch.flatten(x, 1), x.flatten(1) or nn.Flatten() instead",
+}
+
+
 def check_supported(graph_module: fx.GraphModule) -> None:
     """Raise one :class:`ConversionError` naming every op gsnn cannot convert."""
     modules: Dict[str, nn.Module] = dict(graph_module.named_modules())
     offending: List[str] = []
+    described: List[str] = []
     for node in graph_module.graph.nodes:
         if node.op.startswith("call") and role_of(node, modules) is OpRole.UNSUPPORTED:
-            offending.append(qualified_name(node, modules))
+            name = qualified_name(node, modules)
+            fix = UNSUPPORTED_OP_FIXES.get(node.target) if node.op != "call_module" else None
+            offending.append(name)
+            described.append(f"{name}: {fix}" if fix else name)
     if offending:
         raise ConversionError(
             "Cannot convert these ops to spiking equivalents: "
-            + "; ".join(offending)
-            + f". Supported: {supported_ops_summary()}.",
+            + "; ".join(described)
+            + ". gsnn.supported_ops() lists what converts; docs/supported_ops.md explains it.",
             offending,
         )

@@ -1,32 +1,29 @@
-"""The rule table: which ANN op becomes which spiking op. One place to add a layer."""
+"""How the converter classifies every traced op.
+
+Layers with weights and weightless structural ops register their own rules next to
+their spiking classes (:mod:`gsnn.nn.registry`); this module holds the tables of
+everything else: activations, normalisations, ops removed at inference, merges and
+output ops.
+"""
 
 import operator
 from enum import Enum
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
-from torch_geometric.nn import GCNConv, GraphConv, SAGEConv, SGConv
 from torch_geometric.nn.norm import BatchNorm as PyGBatchNorm
 
 from gsnn.ann import QCFS, NoisyQC, TClamp, ThresholdReLU
-from gsnn.nn import (
-    SpikingAvgPool2d,
-    SpikingConv2d,
-    SpikingGCNConv,
-    SpikingGraphConv,
-    SpikingLinear,
-    SpikingMaxPool2d,
-    SpikingSAGEConv,
-    SpikingSGConv,
-)
+from gsnn.nn import StructuralOp, SynapticLayer, WeightedLayer
+from gsnn.nn.registry import rule_for
 
 
 class OpRole(Enum):
     """What the converter does with one traced op."""
 
-    SYNAPTIC = "synaptic"  # linear or graph layer: replaced by its spiking version
+    SYNAPTIC = "synaptic"  # weighted linear or graph layer: replaced by its spiking version
     ACTIVATION = "activation"  # becomes a neuron (one per call site)
     NORMALISATION = "normalisation"  # batch norm, folded into the preceding synaptic layer
     REMOVED = "removed"  # identity at inference (dropout, nn.Identity)
@@ -36,30 +33,6 @@ class OpRole(Enum):
     UNSUPPORTED = "unsupported"
 
 
-SYNAPTIC_RULES: Dict[type, Callable[[nn.Module], nn.Module]] = {
-    nn.Linear: SpikingLinear.from_linear,
-    nn.Conv2d: SpikingConv2d.from_conv,
-    GCNConv: SpikingGCNConv.from_pyg,
-    SGConv: SpikingSGConv.from_pyg,
-    SAGEConv: SpikingSAGEConv.from_pyg,
-    GraphConv: SpikingGraphConv.from_pyg,
-}
-
-
-def _time_major_flatten(flatten: nn.Flatten) -> nn.Flatten:
-    """The same flattening on ``[T, ...]`` tensors: non-negative dims skip the time axis."""
-    start, end = flatten.start_dim, flatten.end_dim
-    return nn.Flatten(start + 1 if start >= 0 else start, end + 1 if end >= 0 else end)
-
-
-# weightless ops that spikes pass through on their way to a weighted layer
-STRUCTURAL_RULES: Dict[type, Callable[[nn.Module], nn.Module]] = {
-    nn.AvgPool2d: SpikingAvgPool2d,
-    nn.AdaptiveAvgPool2d: SpikingAvgPool2d,
-    nn.MaxPool2d: SpikingMaxPool2d,
-    nn.Flatten: _time_major_flatten,
-}
-SPIKING_STRUCTURAL_TYPES = (SpikingAvgPool2d, SpikingMaxPool2d, nn.Flatten)
 STRUCTURAL_FUNCTIONS = {torch.flatten}
 STRUCTURAL_METHODS = {"flatten"}
 # functional pooling is rewritten into the module of the same options: (module, argument names)
@@ -125,16 +98,21 @@ def role_of(node: fx.Node, modules: Dict[str, nn.Module]) -> OpRole:
     """Classify one ``call_*`` node of a traced model."""
     if node.op == "call_module":
         module = modules[node.target]
-        if type(module) in SYNAPTIC_RULES:
+        rule = rule_for(module)
+        if (rule is not None and issubclass(rule, WeightedLayer)) or isinstance(
+            module, SynapticLayer
+        ):
             return OpRole.SYNAPTIC
+        if (rule is not None and issubclass(rule, StructuralOp)) or isinstance(
+            module, StructuralOp
+        ):
+            return OpRole.STRUCTURAL
         if type(module) in ACTIVATION_MODULES:
             return OpRole.ACTIVATION
         if isinstance(module, NORMALISATION_MODULES):
             return OpRole.NORMALISATION
         if isinstance(module, REMOVED_MODULES):
             return OpRole.REMOVED
-        if type(module) in STRUCTURAL_RULES or isinstance(module, SPIKING_STRUCTURAL_TYPES):
-            return OpRole.STRUCTURAL
         return OpRole.UNSUPPORTED
     if node.op == "call_function":
         if node.target in ACTIVATION_FUNCTIONS:
@@ -168,17 +146,3 @@ def activation_kind(node: fx.Node, modules: Dict[str, nn.Module]) -> Optional[st
     if node.op == "call_function":
         return ACTIVATION_FUNCTIONS.get(node.target)
     return ACTIVATION_METHODS.get(node.target)
-
-
-def supported_ops_summary() -> str:
-    """The list of supported ops, for error messages."""
-    names = [cls.__name__ for cls in SYNAPTIC_RULES]
-    names += [cls.__name__ for cls in ACTIVATION_MODULES]
-    names += ["F.relu", "torch.relu", "Tensor.relu()"]
-    names += ["BatchNorm1d / BatchNorm2d (after a linear, graph or conv layer)"]
-    names += ["AvgPool2d", "AdaptiveAvgPool2d", "MaxPool2d (after an activation)"]
-    names += ["F.avg_pool2d", "F.max_pool2d", "F.adaptive_avg_pool2d"]
-    names += ["nn.Flatten", "torch.flatten / Tensor.flatten (not view/reshape)"]
-    names += ["Dropout (1d/2d)", "Identity", "F.dropout", "+ / torch.add", "torch.cat"]
-    names += ["log_softmax / softmax (on the output only)"]
-    return ", ".join(names)

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
-from gsnn.convert.calibrate import ActivationRecorder
+from gsnn.calibration import ActivationRecorder
 from gsnn.convert.spiking_network import SpikingNetwork
 from gsnn.convert.tracer import trace
 
@@ -122,7 +122,7 @@ def site_errors(
             not the converted model).
     """
     neuron_names = list(snn.thresholds)
-    sites = [name[len("neuron_") :] for name in neuron_names]
+    sites = [snn.neuron_sites[name] for name in neuron_names]
     ann = trace(copy.deepcopy(model).eval(), len(inputs))
     recorder = ActivationRecorder(ann, sites)
     recorder.run(*inputs)

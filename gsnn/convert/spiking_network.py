@@ -6,13 +6,11 @@ import torch
 from torch import Tensor, fx, nn
 
 from gsnn.coding.validation import check_time_steps
+from gsnn.convert.output_ops import OutputOp
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
-from gsnn.neurons import IFNeuron
-from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
+from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.synaptic_layer import SynapticLayer
-
-OutputOp = Tuple[str, object, tuple, dict]  # (fx op, target, extra args, kwargs)
 
 
 class SpikingNetwork(nn.Module):
@@ -49,6 +47,8 @@ class SpikingNetwork(nn.Module):
             neurons on the longest path from the input up to it.
         gain_sources (dict): synaptic layers fed by neurons (``"spikes"``) or by
             the input (``"input"``), whose step gains the method sets per ``T``.
+        neuron_sites (dict): neuron module name to the name of the ANN activation
+            node it replaced (:attr:`neuron_sites`).
     """
 
     def __init__(
@@ -62,6 +62,7 @@ class SpikingNetwork(nn.Module):
         sample_shape: Optional[Tuple[int, ...]] = None,
         depths: Optional[Dict[str, int]] = None,
         gain_sources: Optional[Dict[str, str]] = None,
+        neuron_sites: Optional[Dict[str, str]] = None,
     ) -> None:
         super().__init__()
         self.body = body
@@ -73,6 +74,7 @@ class SpikingNetwork(nn.Module):
         self.depths = dict(depths or {})
         self.depth = self.depths.get("output", 0)
         self.gain_sources = dict(gain_sources or {})
+        self.neuron_sites = dict(neuron_sites or {})
         self.energy_model = EnergyModel()
         self.record_stats = True
         self.steps_per_chunk = None
@@ -209,7 +211,7 @@ class SpikingNetwork(nn.Module):
     def _streamable_modules(self) -> List[nn.Module]:
         """The modules that carry state across steps, if the network can run in chunks."""
         neurons = [module for _, module in self.neurons()]
-        if not all(isinstance(neuron, IFNeuron) for neuron in neurons) or any(
+        if not all(neuron.streams_state for neuron in neurons) or any(
             module.step_gains is not None or module.bias_gains is not None
             for module in self.body.modules()
             if isinstance(module, SynapticLayer)
@@ -219,8 +221,8 @@ class SpikingNetwork(nn.Module):
                 "uses windowed neurons or per-step weights, which need the whole run at once. "
                 "Set steps_per_chunk = None."
             )
-        pools = [m for m in self.body.modules() if isinstance(m, SpikingMaxPool2d)]
-        return neurons + pools
+        ops = [m for m in self.body.modules() if isinstance(m, StructuralOp) and m.stateful]
+        return neurons + ops
 
     def bytes_per_step(self, *inputs) -> int:
         """An estimate of the memory one simulated step needs: the bytes of every

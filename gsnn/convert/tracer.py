@@ -8,10 +8,12 @@ from torch_geometric.nn import MessagePassing
 
 from gsnn.convert.errors import ConversionError
 from gsnn.convert.rules import ACTIVATION_MODULES, NORMALISATION_MODULES
+from gsnn.nn.registry import rule_for
 
 
 class GraphTracer(fx.Tracer):
-    """Keeps message-passing layers, torch layers and gsnn activations as leaves.
+    """Keeps message-passing layers, registered layers, torch layers and gsnn activations
+    as leaves.
 
     PyG's ``MessagePassing.propagate`` is not traceable and need not be: the
     whole layer is one op that the rule table maps to a spiking layer.
@@ -20,7 +22,7 @@ class GraphTracer(fx.Tracer):
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
         if isinstance(module, (MessagePassing, *NORMALISATION_MODULES)):
             return True
-        if type(module) in ACTIVATION_MODULES:
+        if type(module) in ACTIVATION_MODULES or rule_for(module) is not None:
             return True
         return super().is_leaf_module(module, qualified_name)
 

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, fx, nn
 
+from gsnn.calibration import ActivationRecorder
 from gsnn.neurons.if_neuron import IFNeuron
 from gsnn.neurons.surrogate_if import surrogate_if
 
@@ -118,8 +119,8 @@ class LayerwiseCalibration:
     Args:
         snn (SpikingNetwork): the converted network; its neurons must be
             soft-reset binary :class:`~gsnn.neurons.IFNeuron` s.
-        ann (fx.GraphModule): the traced ANN whose activation nodes are named
-            like the sites (``snn.body.neuron_<site>`` replaces node ``<site>``).
+        ann (fx.GraphModule): the traced ANN; ``snn.neuron_sites`` names the
+            activation node of the ANN that each neuron replaced.
         batches (list of tuple): calibration inputs, each the model's positional inputs.
         rows (Tensor, optional): rows (first axis of each batch's first input)
             that may be used; all others (e.g. test nodes) never enter a loss, a
@@ -146,6 +147,7 @@ class LayerwiseCalibration:
             for batch in self.batches
         ]
         self.neuron_names = set(snn.thresholds)
+        self.neuron_sites = dict(snn.neuron_sites)
         for name in self.neuron_names:
             neuron = getattr(self.body, name)
             if not isinstance(neuron, IFNeuron) or neuron.max_spikes_per_step != 1:
@@ -184,7 +186,7 @@ class LayerwiseCalibration:
                         if id(parameter) not in known:
                             known.add(id(parameter))
                             parameters.append(parameter)
-            name = "output" if target.op == "output" else target.target[len("neuron_") :]
+            name = "output" if target.op == "output" else self.neuron_sites[target.target]
             boundary = [n for n in nodes if n in seen and self._is_boundary(n)]
             stages.append(_Stage(name, target, segment, boundary, parameters))
         return stages
@@ -214,9 +216,6 @@ class LayerwiseCalibration:
     @torch.no_grad()
     def _ann_targets(self, stage: _Stage) -> List[Tensor]:
         """The ANN's values at the stage's site for every batch (all rows)."""
-        # gsnn.convert imports the methods, so its recorder is imported at call time
-        from gsnn.convert.calibrate import ActivationRecorder
-
         targets = []
         for batch in self.batches:
             if stage.target.op == "output":
@@ -227,7 +226,7 @@ class LayerwiseCalibration:
             if stage.name not in recorder.outputs:
                 raise ValueError(
                     f"The ANN has no activation node named {stage.name!r} for neuron "
-                    f"neuron_{stage.name}."
+                    f"{stage.target.target}."
                 )
             targets.append(recorder.outputs[stage.name])
         return targets

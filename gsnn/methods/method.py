@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, List, Optional, Tuple
+from typing import ClassVar, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
+from gsnn.calibration import SiteStatistics
 from gsnn.nn.readout import MeanReadout
-
-if TYPE_CHECKING:  # calibration imports the methods; only the type is needed here
-    from gsnn.convert.calibrate import SiteStatistics
 
 
 def one_hot_step(step: int, steps: int) -> Tensor:
@@ -189,9 +187,8 @@ class ConversionMethod(ABC):
 
         Args:
             snn (SpikingNetwork): the converted network, neurons built for its ``T``.
-            ann (fx.GraphModule): the traced, normalised ANN (eval mode); its
-                activation nodes carry the names of the sites, so the
-                neuron ``neuron_<site>`` of ``snn.body`` replaces ANN node ``<site>``.
+            ann (fx.GraphModule): the traced, normalised ANN (eval mode);
+                ``snn.neuron_sites`` maps each neuron to the ANN node it replaced.
             batches (list of tuple): calibration inputs, each a tuple of model inputs.
             rows (Tensor, optional): rows (nodes) of each batch that may be used.
         """

@@ -7,13 +7,9 @@ from torch import nn
 
 from gsnn.metrics.energy import EnergyModel
 from gsnn.metrics.spike_stats import LayerStats, SpikeStats
-from gsnn.neurons import NEURON_TYPES
+from gsnn.neurons import Neuron
+from gsnn.nn.synaptic_layer import SynapticLayer
 from gsnn.nn.time_constant import is_time_constant
-
-
-def is_synaptic(module: nn.Module) -> bool:
-    """Synaptic layers expose ``synaptic_fanout`` and ``dense_macs``."""
-    return hasattr(module, "synaptic_fanout") and hasattr(module, "dense_macs")
 
 
 class StatsRecorder:
@@ -39,9 +35,9 @@ class StatsRecorder:
 
     def __enter__(self) -> "StatsRecorder":
         for name, module in self.network.named_modules():
-            if isinstance(module, NEURON_TYPES):
+            if isinstance(module, Neuron):
                 self._handles.append(module.register_forward_hook(self._neuron_hook(name)))
-            elif is_synaptic(module) and not self._inside_synaptic(name):
+            elif isinstance(module, SynapticLayer) and not self._inside_synaptic(name):
                 self._handles.append(module.register_forward_hook(self._synapse_hook(name)))
         return self
 
@@ -55,7 +51,7 @@ class StatsRecorder:
         parts = name.split(".")
         for depth in range(1, len(parts)):
             parent = self.network.get_submodule(".".join(parts[:depth]))
-            if is_synaptic(parent):
+            if isinstance(parent, SynapticLayer):
                 return True
         return False
 
@@ -73,7 +69,7 @@ class StatsRecorder:
             layer = self._layer(name, "neuron")
             layer.neurons = spikes[0].numel()
             layer.add_steps("spikes", spikes.abs().flatten(1).sum(dim=1), self.first_step)
-            per_step = getattr(module, "multiplies_per_neuron_step", 0)
+            per_step = module.multiplies_per_neuron_step
             if per_step:
                 steps = torch.full((spikes.shape[0],), float(per_step * spikes[0].numel()))
                 layer.add_steps("multiplies", steps, self.first_step)
@@ -90,7 +86,7 @@ class StatsRecorder:
             steps = x.shape[0]
             dense = module.dense_macs(*inputs)
             if module.receives_spikes:
-                fanout = module.synaptic_fanout(*inputs) * getattr(module, "input_event_scale", 1.0)
+                fanout = module.synaptic_fanout(*inputs) * module.input_event_scale
                 # one matmul per run: |s(t)| . fanout for every step, no product tensor
                 per_sample = fanout.to(x.dtype).expand(x.shape[1:]).reshape(-1)
                 ops = x.abs().reshape(steps, -1) @ per_sample

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from gsnn.neurons.neuron import Neuron
 from gsnn.neurons.validation import check_time_axis
 
 Number = Union[float, int, Tensor]
@@ -23,7 +24,7 @@ def _as_buffer(value: Number, name: str) -> Tensor:
     return tensor.detach().clone()
 
 
-class IFNeuron(nn.Module):
+class IFNeuron(Neuron):
     r"""Integrate-and-fire neuron over a whole time window.
 
     At every step :math:`t` the membrane integrates the input current and fires
@@ -64,6 +65,8 @@ class IFNeuron(nn.Module):
     ``True`` to stream a long input in chunks of steps; :meth:`reset` then
     starts a new sample.
     """
+
+    streams_state = True
 
     def __init__(
         self,

@@ -1,13 +1,14 @@
 """Single-spike phase neuron of One-Spike SNN (Hwang & Kung, IEEE TETC 2024) [R]."""
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.neuron import Neuron
 from gsnn.neurons.validation import check_time_axis
 
 
-class OneSpikeNeuron(nn.Module):
+class OneSpikeNeuron(Neuron):
     r"""Integrates a window, then fires at most once, on a geometric ladder of values.
 
     The potential :math:`V = \sum_k I(k)` of the integration window is compared

@@ -1,9 +1,10 @@
 """Weighted-spike neuron of phase coding (Kim, Park, Na, Yoon, Neurocomputing 2018)."""
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.neuron import Neuron
 from gsnn.neurons.validation import check_time_axis
 
 
@@ -12,7 +13,7 @@ def phase_weights(steps: int, period: int, dtype: torch.dtype = torch.float64) -
     return 2.0 ** -(1 + torch.arange(steps, dtype=dtype) % period)
 
 
-class PhaseNeuron(nn.Module):
+class PhaseNeuron(Neuron):
     r"""Integrate-and-fire neuron whose threshold and spike value follow the phase.
 
     Time is divided into periods of :math:`K` phases with weights

@@ -1,13 +1,14 @@
 """Ternary self-amplifying neuron of Canonic Signed Spike coding (Gu et al., 2024) [R]."""
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.neuron import Neuron
 from gsnn.neurons.validation import check_time_axis
 
 
-class TernarySelfAmplifyingNeuron(nn.Module):
+class TernarySelfAmplifyingNeuron(Neuron):
     r"""Emits signed digits :math:`s \in \{-1, 0, 1\}` whose weights decay as :math:`\beta^{-k}`.
 
     At every step the membrane is amplified before it integrates:
@@ -36,6 +37,8 @@ class TernarySelfAmplifyingNeuron(nn.Module):
         - **output:** ternary spikes :math:`(S, *)`, zero outside the firing steps
     """
 
+    multiplies_per_neuron_step = 1  # the amplification (a shift when base is 2)
+
     def __init__(
         self,
         threshold: Number,
@@ -62,7 +65,6 @@ class TernarySelfAmplifyingNeuron(nn.Module):
         self.fire_start = fire_start
         self.digits = digits
         self.relu_guard = relu_guard
-        self.multiplies_per_neuron_step = 1  # the amplification (a shift when base is 2)
 
     def forward(self, current: Tensor) -> Tensor:
         check_time_axis(self, current)

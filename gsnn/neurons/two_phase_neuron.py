@@ -1,13 +1,14 @@
 """Integrate-then-fire neuron of the two-phase (SpikeConverter-style) schedule."""
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gsnn.neurons.if_neuron import Number, _as_buffer
+from gsnn.neurons.neuron import Neuron
 from gsnn.neurons.validation import check_time_axis
 
 
-class TwoPhaseNeuron(nn.Module):
+class TwoPhaseNeuron(Neuron):
     r"""Integrates a whole window of input, then fires in the next window.
 
     Phase A sums the input of the window, :math:`V = v_0 + \sum_t I(t)`; phase B

@@ -1,8 +1,10 @@
 """Time-batched synaptic layers and pooling. Inputs and outputs are time-major ``[T, ...]``.
 
-Every synaptic layer has ``receives_spikes`` (set by the converter),
-``synaptic_fanout(...)`` (accumulates per unit input event, for SOP counts) and
-``dense_macs(...)`` (MACs of the equivalent ANN layer for one step).
+Every synaptic layer fulfils :class:`SynapticLayer` (``receives_spikes``, set by the
+converter; ``synaptic_fanout(...)``, accumulates per unit input event, for SOP counts;
+``dense_macs(...)``, MACs of the equivalent ANN layer for one step). Layers converted
+from ANN layers fulfil :class:`WeightedLayer`, weightless ops :class:`StructuralOp`;
+both register their ANN types with :func:`gsnn.nn.registry.converts`.
 """
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
@@ -11,6 +13,7 @@ from gsnn.nn.readout import MeanReadout, SumReadout, WeightedSumReadout
 from gsnn.nn.spike_delay import SpikeDelay
 from gsnn.nn.spiking_avg_pool2d import SpikingAvgPool2d
 from gsnn.nn.spiking_conv2d import SpikingConv2d
+from gsnn.nn.spiking_flatten import SpikingFlatten
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
 from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
@@ -18,7 +21,8 @@ from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
 from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
 from gsnn.nn.spiking_sg_conv import SpikingSGConv
-from gsnn.nn.synaptic_layer import SynapticLayer
+from gsnn.nn.structural_op import StructuralOp
+from gsnn.nn.synaptic_layer import SynapticLayer, WeightedLayer
 
 __all__ = [
     "GraphAdjacency",
@@ -27,6 +31,7 @@ __all__ = [
     "SpikeDelay",
     "SpikingAvgPool2d",
     "SpikingConv2d",
+    "SpikingFlatten",
     "SpikingGCNConv",
     "SpikingGraphConv",
     "SpikingGraphLayer",
@@ -34,7 +39,9 @@ __all__ = [
     "SpikingMaxPool2d",
     "SpikingSAGEConv",
     "SpikingSGConv",
+    "StructuralOp",
     "SumReadout",
     "SynapticLayer",
+    "WeightedLayer",
     "WeightedSumReadout",
 ]

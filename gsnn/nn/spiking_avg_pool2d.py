@@ -4,11 +4,14 @@ from typing import Optional, Sequence
 
 from torch import Tensor, nn
 
+from gsnn.nn.registry import converts
+from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.time_constant import map_samples
 from gsnn.nn.validation import check_image_steps
 
 
-class SpikingAvgPool2d(nn.Module):
+@converts(nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+class SpikingAvgPool2d(StructuralOp):
     r"""Applies a trained average-pooling module to every time step.
 
     Average pooling is linear and time-invariant, so it commutes with time
@@ -34,6 +37,11 @@ class SpikingAvgPool2d(nn.Module):
                 f"{type(pool).__name__}."
             )
         self.pool = pool
+
+    @classmethod
+    def from_ann(cls, pool: nn.Module) -> "SpikingAvgPool2d":
+        """Pool with the trained module's window options."""
+        return cls(pool)
 
     def forward(self, x: Tensor) -> Tensor:
         check_image_steps(self, x)

@@ -8,11 +8,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gsnn.nn.fanout import fanout_per_input
-from gsnn.nn.synaptic_layer import SynapticLayer
+from gsnn.nn.registry import converts
+from gsnn.nn.synaptic_layer import WeightedLayer
 from gsnn.nn.time_constant import map_samples
 
 
-class SpikingConv2d(SynapticLayer):
+@converts(nn.Conv2d)
+class SpikingConv2d(WeightedLayer):
     r"""A 2-d convolution applied to all time steps in one call.
 
     .. math::
@@ -60,7 +62,7 @@ class SpikingConv2d(SynapticLayer):
         self._fanout_cache: Dict[Tuple[int, ...], Tensor] = {}
 
     @classmethod
-    def from_conv(cls, conv: nn.Conv2d) -> "SpikingConv2d":
+    def from_ann(cls, conv: nn.Conv2d) -> "SpikingConv2d":
         """Copy a trained :class:`torch.nn.Conv2d` (zero padding only)."""
         if conv.padding_mode != "zeros":
             raise ValueError(

@@ -8,10 +8,12 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.registry import converts
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 
 
+@converts(GCNConv)
 class SpikingGCNConv(SpikingGraphLayer):
     r"""The graph convolution of :class:`torch_geometric.nn.GCNConv` over spike trains.
 
@@ -56,7 +58,7 @@ class SpikingGCNConv(SpikingGraphLayer):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     @classmethod
-    def from_pyg(cls, conv: GCNConv) -> "SpikingGCNConv":
+    def from_ann(cls, conv: GCNConv) -> "SpikingGCNConv":
         """Copy a trained :class:`~torch_geometric.nn.GCNConv` and its options."""
         layer = cls(
             conv.in_channels,

@@ -5,9 +5,11 @@ from typing import Optional
 from torch import Tensor
 from torch_geometric.nn import GraphConv
 
+from gsnn.nn.registry import converts
 from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
 
 
+@converts(GraphConv)
 class SpikingGraphConv(SpikingSAGEConv):
     r"""The convolution of :class:`torch_geometric.nn.GraphConv` over spike trains.
 
@@ -36,7 +38,7 @@ class SpikingGraphConv(SpikingSAGEConv):
         super().__init__(in_channels, out_channels, aggr=aggr, root_weight=True, bias=bias)
 
     @classmethod
-    def from_pyg(cls, conv: GraphConv) -> "SpikingGraphConv":
+    def from_ann(cls, conv: GraphConv) -> "SpikingGraphConv":
         """Copy a trained :class:`~torch_geometric.nn.GraphConv`."""
         if isinstance(conv.in_channels, tuple):
             raise ValueError("GraphConv on bipartite inputs (a channel pair) is not supported.")

@@ -12,17 +12,17 @@ from gsnn.nn.graph_adjacency import (
     graph_fingerprint,
 )
 from gsnn.nn.spiking_linear import SpikingLinear
-from gsnn.nn.synaptic_layer import SynapticLayer
+from gsnn.nn.synaptic_layer import WeightedLayer
 
 
-class SpikingGraphLayer(SynapticLayer):
+class SpikingGraphLayer(WeightedLayer):
     """Base class of spiking graph convolutions.
 
-    Subclasses implement :meth:`build_adjacency` (their normalisation) and the
-    forward pass. With ``cached=True`` the adjacency is built on the first call
-    and reused while the graph stays the same (PyG's transductive ``cached``
-    option); a different graph, told apart by :func:`graph_fingerprint`,
-    rebuilds it instead of silently reusing the old one.
+    Subclasses implement :meth:`from_ann`, :meth:`build_adjacency` (their
+    normalisation) and the forward pass. With ``cached=True`` the adjacency is
+    built on the first call and reused while the graph stays the same (PyG's
+    transductive ``cached`` option); a different graph, told apart by
+    :func:`graph_fingerprint`, rebuilds it instead of silently reusing the old one.
     """
 
     # False where the normalisation takes square roots of weighted degrees (gcn_norm)

@@ -5,12 +5,14 @@ import math
 import torch
 from torch import Tensor, nn
 
+from gsnn.nn.registry import converts
 from gsnn.nn.silent_rows import matmul_skipping_silent_rows
-from gsnn.nn.synaptic_layer import SynapticLayer
+from gsnn.nn.synaptic_layer import WeightedLayer
 from gsnn.nn.time_constant import map_steps
 
 
-class SpikingLinear(SynapticLayer):
+@converts(nn.Linear)
+class SpikingLinear(WeightedLayer):
     r"""A linear layer applied to all time steps in one matmul.
 
     .. math::
@@ -47,7 +49,7 @@ class SpikingLinear(SynapticLayer):
             nn.init.uniform_(self.bias, -bound, bound)
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear) -> "SpikingLinear":
+    def from_ann(cls, linear: nn.Linear) -> "SpikingLinear":
         """Copy the weights of a trained :class:`torch.nn.Linear`."""
         layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None)
         layer.load_state_dict(linear.state_dict())

@@ -3,11 +3,14 @@
 import torch
 from torch import Tensor, nn
 
+from gsnn.nn.registry import converts
+from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.time_constant import map_samples
 from gsnn.nn.validation import check_image_steps
 
 
-class SpikingMaxPool2d(nn.Module):
+@converts(nn.MaxPool2d)
+class SpikingMaxPool2d(StructuralOp):
     r"""Max pooling of spike trains by their running counts.
 
     Per-step max pooling of spikes (a logical OR) over-counts whenever the
@@ -43,6 +46,9 @@ class SpikingMaxPool2d(nn.Module):
         - **output:** spikes :math:`(T, B, C, H_{out}, W_{out})`
     """
 
+    exact_for_counts_only = True
+    stateful = True
+
     def __init__(self, pool: nn.MaxPool2d) -> None:
         super().__init__()
         if not isinstance(pool, nn.MaxPool2d) or pool.return_indices:
@@ -50,6 +56,11 @@ class SpikingMaxPool2d(nn.Module):
         self.pool = pool
         self.keep_state = False
         self.reset()
+
+    @classmethod
+    def from_ann(cls, pool: nn.MaxPool2d) -> "SpikingMaxPool2d":
+        """Pool with the trained module's window options."""
+        return cls(pool)
 
     def reset(self) -> None:
         """Forget the running counts kept between calls (``keep_state=True``)."""

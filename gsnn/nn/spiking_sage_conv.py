@@ -7,12 +7,14 @@ from torch import Tensor
 from torch_geometric.nn import SAGEConv
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.registry import converts
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 
 LINEAR_AGGREGATIONS = ("mean", "sum", "add")
 
 
+@converts(SAGEConv)
 class SpikingSAGEConv(SpikingGraphLayer):
     r"""The convolution of :class:`torch_geometric.nn.SAGEConv` over spike trains.
 
@@ -58,7 +60,7 @@ class SpikingSAGEConv(SpikingGraphLayer):
         self.bias = torch.nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     @classmethod
-    def from_pyg(cls, conv: SAGEConv) -> "SpikingSAGEConv":
+    def from_ann(cls, conv: SAGEConv) -> "SpikingSAGEConv":
         """Copy a trained :class:`~torch_geometric.nn.SAGEConv`; raises ``ValueError`` on
         options without a spiking equivalent (non-linear aggregation, ``project``,
         ``normalize``)."""

@@ -8,10 +8,12 @@ from torch_geometric.nn import SGConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.registry import converts
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 
 
+@converts(SGConv)
 class SpikingSGConv(SpikingGraphLayer):
     r"""The :math:`K`-hop propagation of :class:`torch_geometric.nn.SGConv` over spike trains.
 
@@ -54,7 +56,7 @@ class SpikingSGConv(SpikingGraphLayer):
         self.bias = torch.nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     @classmethod
-    def from_pyg(cls, conv: SGConv) -> "SpikingSGConv":
+    def from_ann(cls, conv: SGConv) -> "SpikingSGConv":
         """Copy a trained :class:`~torch_geometric.nn.SGConv` and its options."""
         layer = cls(
             conv.in_channels,

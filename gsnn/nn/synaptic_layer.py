@@ -1,5 +1,6 @@
-"""What every synaptic layer shares: spike flag, per-step gains and the bias schedule."""
+"""The synaptic-layer contract: what every layer that carries spikes to neurons provides."""
 
+from abc import ABC, abstractmethod
 from typing import Optional
 
 from torch import Tensor, nn
@@ -7,8 +8,13 @@ from torch import Tensor, nn
 from gsnn.nn.time_constant import map_steps
 
 
-class SynapticLayer(nn.Module):
+class SynapticLayer(nn.Module, ABC):
     """Base class of layers that carry spikes (or analog input) to neurons.
+
+    A synaptic layer states what it costs: :meth:`synaptic_fanout` (accumulates
+    one unit input event causes, for synaptic-operation counts) and
+    :meth:`dense_macs` (multiply-accumulates of the equivalent ANN layer for one
+    step). Both take the layer's forward inputs.
 
     Attributes:
         receives_spikes (bool): the input holds spike counts (set by the
@@ -33,6 +39,15 @@ class SynapticLayer(nn.Module):
         self.bias_gains: Optional[Tensor] = None
         self.input_event_scale = 1.0
 
+    @abstractmethod
+    def synaptic_fanout(self, x: Tensor, *graph) -> Tensor:
+        """Accumulates caused by one unit event at each input position, broadcastable
+        over one step of ``x`` (e.g. :math:`(F_{in},)` or :math:`(N, 1)`)."""
+
+    @abstractmethod
+    def dense_macs(self, x: Tensor, *graph) -> int:
+        """Multiply-accumulates of the equivalent ANN layer for one step of ``x``."""
+
     def finish_steps(self, out: Tensor, bias: Optional[Tensor]) -> Tensor:
         """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``."""
         if self.step_gains is not None:
@@ -50,3 +65,32 @@ class SynapticLayer(nn.Module):
             return map_steps(lambda block: block + bias, out)
         gains = self.bias_gains.to(out.dtype).view(-1, *([1] * (out.dim() - 1)))
         return out + gains * bias
+
+
+class WeightedLayer(SynapticLayer):
+    """A synaptic layer built from a trained ANN op, whose weights absorb thresholds.
+
+    On top of :class:`SynapticLayer` it provides :meth:`from_ann` (build from the
+    ANN module, refusing configurations without a spiking equivalent),
+    :meth:`scale_inputs_` (a neuron's threshold folded into the input weights)
+    and :meth:`fold_output_affine_` (a following batch norm folded into the
+    output). Register it for its ANN types with :func:`gsnn.nn.registry.converts`.
+    """
+
+    @classmethod
+    @abstractmethod
+    def from_ann(cls, module: nn.Module) -> "WeightedLayer":
+        """Copy the trained ``module`` and its options.
+
+        Raises:
+            ValueError: an option has no spiking equivalent; the message names it and
+                the fix.
+        """
+
+    @abstractmethod
+    def scale_inputs_(self, gain: Tensor) -> None:
+        """Multiply the weight of every input channel by ``gain`` (scalar or per channel)."""
+
+    @abstractmethod
+    def fold_output_affine_(self, scale: Tensor, shift: Tensor) -> None:
+        """Absorb a following per-channel affine map ``y * scale + shift`` (BN folding)."""

@@ -162,10 +162,9 @@ def test_unsupported_ops_are_all_named(graph):
     message = str(error)
     for name in error.offending:
         assert name in message
-    # the message lists what is supported
-    assert "Supported:" in message
-    for supported in ("GCNConv", "SAGEConv", "SGConv", "GraphConv", "Linear", "QCFS", "ReLU"):
-        assert supported in message
+    # the message points at the supported list instead of reciting it
+    assert "gsnn.supported_ops()" in message
+    assert len(message) < 400
 
 
 def test_layer_norm_and_tanh_are_named(graph):

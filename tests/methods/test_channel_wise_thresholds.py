@@ -13,7 +13,7 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.utils import erdos_renyi_graph
 
 import gsnn
-from gsnn.convert.calibrate import SiteStatistics
+from gsnn.calibration import SiteStatistics
 from gsnn.methods import RateMethod
 
 

@@ -219,7 +219,7 @@ def test_optimal_method_neuron_directly():
 
 
 def test_optimal_threshold_falls_back_to_the_clip_value():
-    from gsnn.convert.calibrate import SiteStatistics
+    from gsnn.calibration import SiteStatistics
 
     site = ActivationSite(
         name="act",

@@ -28,7 +28,7 @@ def test_conv_equals_torch_at_every_step(options):
     conv = nn.Conv2d(4, 6, **options).double()
     with torch.no_grad():
         conv.weight.copy_(dyadic(*conv.weight.shape))
-    spiking = SpikingConv2d.from_conv(conv)
+    spiking = SpikingConv2d.from_ann(conv)
     x = torch.randint(0, 2, (5, 3, 4, 9, 9)).double()
     expected = torch.stack([conv(x[t]) for t in range(5)])
     assert torch.equal(spiking(x), expected)
@@ -51,7 +51,7 @@ def test_batch_norm_folding_is_exact_o15():
         bn.weight.uniform_(0.5, 1.5)
         bn.bias.uniform_(-0.5, 0.5)
     bn.eval()
-    spiking = SpikingConv2d.from_conv(conv)
+    spiking = SpikingConv2d.from_ann(conv)
     std = torch.sqrt(bn.running_var + bn.eps)
     spiking.fold_output_affine_(bn.weight / std, bn.bias - bn.running_mean * bn.weight / std)
     x = torch.rand(1, 4, 3, 8, 8, dtype=torch.float64)
@@ -150,4 +150,4 @@ def test_pooling_layers_check_their_input_shape():
     with pytest.raises(ValueError, match=r"\[T, B, C, H, W\]"):
         SpikingAvgPool2d(nn.AvgPool2d(2))(torch.zeros(4, 3, 8, 8))
     with pytest.raises(ValueError, match="padding_mode"):
-        SpikingConv2d.from_conv(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"))
+        SpikingConv2d.from_ann(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"))

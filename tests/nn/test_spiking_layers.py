@@ -110,7 +110,7 @@ def build(variant, seed):
     _, factory, spiking_cls, _ = variant
     torch.manual_seed(seed)
     pyg = randomised(factory().double(), seed)
-    layer = spiking_cls.from_pyg(pyg)
+    layer = spiking_cls.from_ann(pyg)
     return pyg, layer
 
 
@@ -149,7 +149,7 @@ def test_o17_matches_pyg_at_every_step(variant):
 
 
 @pytest.mark.parametrize("variant", GRAPH_VARIANTS, ids=VARIANT_IDS)
-def test_from_pyg_copies_weights_and_dtype(variant):
+def test_from_ann_copies_weights_and_dtype(variant):
     pyg, layer = build(variant, 3)
     layer_params = {p.dtype for p in layer.parameters()}
     assert layer_params == {F64}
@@ -162,10 +162,10 @@ def test_from_pyg_copies_weights_and_dtype(variant):
     assert layer.in_channels == F_IN and layer.out_channels == F_OUT
 
 
-def test_from_pyg_float32_layers_run_in_float32():
+def test_from_ann_float32_layers_run_in_float32():
     torch.manual_seed(0)
     conv = randomised(GCNConv(F_IN, F_OUT), 0)
-    layer = SpikingGCNConv.from_pyg(conv)
+    layer = SpikingGCNConv.from_ann(conv)
     n, edge_index, _ = random_graph(1, False)
     spikes = random_spikes(1, T, n, F_IN).float()
     out = layer(spikes, edge_index)
@@ -246,7 +246,7 @@ def dyadic_linear(seed, f_in, f_out, bias=True):
 @pytest.mark.parametrize("bias", [True, False])
 def test_spiking_linear_equals_nn_linear_per_step(shape, bias):
     linear = dyadic_linear(40, 9, 7, bias)
-    layer = SpikingLinear.from_linear(linear)
+    layer = SpikingLinear.from_ann(linear)
     assert layer.weight.dtype == F64
     spikes = (torch.rand(shape, generator=torch.Generator().manual_seed(41), dtype=F64) < 0.4).to(
         F64
@@ -269,7 +269,7 @@ def test_skipping_silent_rows_is_exact(active_fraction):
     assert torch.equal(matmul_skipping_silent_rows(x, weight), x @ weight.T)
 
     linear = dyadic_linear(43, f_in, f_out)
-    layer = SpikingLinear.from_linear(linear)
+    layer = SpikingLinear.from_ann(linear)
     stacked = x.reshape(8, 50, f_in)  # [T, N, F]
     out = layer(stacked)
     assert torch.equal(out, stacked @ linear.weight.detach().T + linear.bias.detach())
@@ -289,7 +289,7 @@ def test_spiking_linear_time_constant_input():
     g = torch.Generator().manual_seed(45)
     features = dyadic(g, (30, 9))
     linear = dyadic_linear(46, 9, 7)
-    layer = SpikingLinear.from_linear(linear)
+    layer = SpikingLinear.from_ann(linear)
     analog = AnalogCoder()(features, T)
     out = layer(analog)
     assert out.stride(0) == 0  # computed once, expanded
@@ -363,7 +363,7 @@ def test_scale_inputs_and_fold_output_affine(variant):
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_spiking_linear_scale_and_fold(bias):
-    layer = SpikingLinear.from_linear(dyadic_linear(62, F_IN, F_OUT, bias))
+    layer = SpikingLinear.from_ann(dyadic_linear(62, F_IN, F_OUT, bias))
     spikes = random_spikes(63, T, 11, F_IN)
     gain, scale, shift = affine_cases(64)
     reference = layer(spikes)
@@ -595,13 +595,13 @@ def test_spiking_linear_rejects_bad_shapes():
         layer(torch.zeros(F_IN))
 
 
-def test_sage_from_pyg_rejects_nonlinear_options():
+def test_sage_from_ann_rejects_nonlinear_options():
     with pytest.raises(ValueError, match="linear aggregations"):
-        SpikingSAGEConv.from_pyg(SAGEConv(F_IN, F_OUT, aggr="max"))
+        SpikingSAGEConv.from_ann(SAGEConv(F_IN, F_OUT, aggr="max"))
     with pytest.raises(ValueError, match="project"):
-        SpikingSAGEConv.from_pyg(SAGEConv(F_IN, F_OUT, project=True))
+        SpikingSAGEConv.from_ann(SAGEConv(F_IN, F_OUT, project=True))
     with pytest.raises(ValueError, match="normalize"):
-        SpikingSAGEConv.from_pyg(SAGEConv(F_IN, F_OUT, normalize=True))
+        SpikingSAGEConv.from_ann(SAGEConv(F_IN, F_OUT, normalize=True))
 
 
 # ----------------------------------------------------------------- adjacency caching
@@ -686,7 +686,7 @@ def test_negative_edge_weights_stay_exact_in_a_sum_aggregation():
 def test_cached_layer_deep_copy_after_forward():
     torch.manual_seed(0)
     pyg = GCNConv(F_IN, F_OUT, cached=True).double()
-    layer = SpikingGCNConv.from_pyg(pyg)
+    layer = SpikingGCNConv.from_ann(pyg)
     n, edge_index, _ = random_graph(91, weighted=False)
     spikes = random_spikes(91, T, n, F_IN)
     pyg(spikes[0], edge_index)

@@ -1,10 +1,10 @@
-"""Calibration: activation statistics of the ANN at every activation call site, over batches."""
+"""What calibration keeps of the activations at one site: maxima and non-zero values."""
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
-from torch import Tensor, fx
+from torch import Tensor
 
 # Non-zero activations kept per site for percentiles: exact up to this many values,
 # a uniform random subsample (fixed seed) beyond, e.g. for many images of a wide CNN layer.
@@ -120,51 +120,3 @@ def summary_parts(activations: Tensor) -> Tuple[Tensor, Tensor, Tensor, int]:
     active = per_channel != 0
     channel, _ = active.nonzero(as_tuple=True)
     return channel_max, per_channel[active], channel, per_channel.numel()
-
-
-class ActivationRecorder(fx.Interpreter):
-    """Runs a traced ANN, keeps the outputs of the named nodes and notes every sample shape.
-
-    The shape of one sample (without the leading batch or node axis) of every
-    tensor-valued node is stored in ``node.meta["sample_shape"]``.
-    """
-
-    def __init__(self, module: fx.GraphModule, node_names: Sequence[str]) -> None:
-        super().__init__(module)
-        self.node_names = set(node_names)
-        self.outputs: Dict[str, Tensor] = {}
-
-    def run_node(self, node: fx.Node):
-        result = super().run_node(node)
-        if isinstance(result, Tensor) and result.dim() >= 1:
-            node.meta["sample_shape"] = tuple(result.shape[1:])
-        if node.name in self.node_names:
-            self.outputs[node.name] = result.detach()
-        return result
-
-
-@torch.no_grad()
-def collect_site_statistics(
-    ann: fx.GraphModule,
-    batches: Sequence[Sequence],
-    site_names: Sequence[str],
-    rows: Optional[Tensor] = None,
-) -> Dict[str, SiteStatistics]:
-    """Run ``ann`` on every batch of inputs and summarise the activations at each site.
-
-    Args:
-        ann: the traced, normalised ANN in eval mode.
-        batches: positional model inputs per batch (e.g. ``[(x, edge_index)]``
-            for a graph, ``[(images,), ...]`` for a CNN).
-        site_names: fx node names of the activation sites.
-        rows: optional boolean mask or index over the first axis (the nodes of
-            a graph) restricting which rows enter the statistics.
-    """
-    parts: Dict[str, list] = {name: [] for name in site_names}
-    for inputs in batches:
-        recorder = ActivationRecorder(ann, site_names)
-        recorder.run(*inputs)
-        for name in site_names:
-            activations = recorder.outputs[name]
-            parts[name].append(summary_parts(activations if rows is None else activations[rows]))
-    return {name: SiteStatistics.from_parts(parts[name]) for name in site_names}
