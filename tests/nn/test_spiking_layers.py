@@ -675,7 +675,7 @@ def test_negative_edge_weights_are_refused_under_gcn_norm(make_layer):
 
 def test_negative_edge_weights_stay_exact_in_a_sum_aggregation():
     conv = randomised(GraphConv(F_IN, F_OUT).double(), 1)
-    layer = SpikingGraphConv.from_pyg(conv)
+    layer = SpikingGraphConv.from_ann(conv)
     n, edge_index, edge_weight = random_graph(94, weighted=True)
     edge_weight = edge_weight - 1.0  # about half of them negative
     spikes = random_spikes(94, T, n, F_IN)
