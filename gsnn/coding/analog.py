@@ -1,9 +1,10 @@
 """Analog (direct) input: the input itself is injected as a constant current."""
 
+from typing import Iterator
+
 from torch import Tensor
 
-from gsnn.coding.coder import Coder
-from gsnn.coding.validation import check_time_steps
+from gsnn.coding.coder import Coder, chunk_lengths
 
 
 class AnalogCoder(Coder):
@@ -19,6 +20,6 @@ class AnalogCoder(Coder):
         - **output:** :math:`(T, *)`, a view without copies
     """
 
-    def forward(self, x: Tensor, T: int) -> Tensor:
-        check_time_steps(T)
-        return x.unsqueeze(0).expand(T, *x.shape)
+    def chunks(self, x: Tensor, T: int, steps_per_chunk: int) -> Iterator[Tensor]:
+        for steps in chunk_lengths(T, steps_per_chunk):
+            yield x.unsqueeze(0).expand(steps, *x.shape)

@@ -1,12 +1,12 @@
 """Stochastic rate coding: independent Bernoulli spikes with the input as probability."""
 
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 from torch import Tensor
 
-from gsnn.coding.coder import Coder
-from gsnn.coding.validation import check_time_steps
+from gsnn.coding.coder import Coder, chunk_lengths
+from gsnn.coding.validation import check_unit_interval
 
 
 class BernoulliRateCoder(Coder):
@@ -15,7 +15,9 @@ class BernoulliRateCoder(Coder):
     :math:`s(t) \sim \mathrm{Bernoulli}(x)` independently per step, so
     :math:`\mathbb{E}[N] = xT` (oracle O18). Inputs must lie in :math:`[0, 1]`
     (e.g. after ``torch_geometric.transforms.NormalizeFeatures`` or a min-max
-    scaling).
+    scaling). In chunks of steps the noise is drawn chunk by chunk from one
+    generator per call, in step order, so a seeded coder gives the same spikes
+    for every chunk size.
 
     Args:
         seed (int, optional): seed of a private generator, for reproducible
@@ -30,19 +32,16 @@ class BernoulliRateCoder(Coder):
         super().__init__()
         self.seed = seed
 
-    def forward(self, x: Tensor, T: int) -> Tensor:
-        check_time_steps(T)
-        if x.numel() and (x.min() < 0 or x.max() > 1):
-            raise ValueError(
-                "BernoulliRateCoder needs inputs in [0, 1] (they are spike probabilities), "
-                f"got values in [{x.min().item():g}, {x.max().item():g}]. Rescale the "
-                "features first or use the analog coder."
-            )
+    def chunks(self, x: Tensor, T: int, steps_per_chunk: int) -> Iterator[Tensor]:
+        check_unit_interval(self, x, "they are spike probabilities")
         generator = None
         if self.seed is not None:
             generator = torch.Generator(device=x.device).manual_seed(self.seed)
-        noise = torch.rand((T, *x.shape), generator=generator, dtype=x.dtype, device=x.device)
-        return (noise < x).to(x.dtype)
+        for steps in chunk_lengths(T, steps_per_chunk):
+            noise = torch.rand(
+                (steps, *x.shape), generator=generator, dtype=x.dtype, device=x.device
+            )
+            yield (noise < x).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"seed={self.seed}"

@@ -1,9 +1,11 @@
 """Deterministic rate coding: an integrate-and-fire neuron driven by the input value."""
 
+from typing import Iterator
+
 from torch import Tensor
 
-from gsnn.coding.coder import Coder
-from gsnn.coding.validation import check_time_steps
+from gsnn.coding.coder import Coder, chunk_lengths
+from gsnn.coding.validation import check_unit_interval
 from gsnn.neurons import IFNeuron
 
 
@@ -13,6 +15,8 @@ class DeterministicRateCoder(Coder):
     An :class:`~gsnn.neurons.IFNeuron` with threshold 1, soft reset and initial
     potential :math:`\varphi` is fed :math:`x` at every step, so the count after
     :math:`t` steps is :math:`\lfloor t x + \varphi \rfloor` (oracle O18, O1).
+    Every call builds its own neuron, which carries its membrane from chunk to
+    chunk of steps.
 
     Args:
         phase (float): initial potential :math:`\varphi \in [0, 1)`;
@@ -28,17 +32,13 @@ class DeterministicRateCoder(Coder):
         if not 0.0 <= phase < 1.0:
             raise ValueError(f"DeterministicRateCoder: phase must lie in [0, 1), got {phase!r}.")
         self.phase = phase
-        self.neuron = IFNeuron(threshold=1.0, v0=phase)
 
-    def forward(self, x: Tensor, T: int) -> Tensor:
-        check_time_steps(T)
-        if x.numel() and (x.min() < 0 or x.max() > 1):
-            raise ValueError(
-                "DeterministicRateCoder needs inputs in [0, 1] (one spike per step at most), "
-                f"got values in [{x.min().item():g}, {x.max().item():g}]. Rescale the "
-                "features first or use the analog coder."
-            )
-        return self.neuron(x.unsqueeze(0).expand(T, *x.shape))
+    def chunks(self, x: Tensor, T: int, steps_per_chunk: int) -> Iterator[Tensor]:
+        check_unit_interval(self, x, "one spike per step at most")
+        neuron = IFNeuron(threshold=1.0, v0=self.phase)
+        neuron.keep_state = True
+        for steps in chunk_lengths(T, steps_per_chunk):
+            yield neuron(x.unsqueeze(0).expand(steps, *x.shape))
 
     def extra_repr(self) -> str:
         return f"phase={self.phase}"

@@ -1,8 +1,11 @@
 """Single-spike phase coding of the input (the input code of One-Spike SNN) [R]."""
+
+from typing import Iterator
+
 import torch
 from torch import Tensor
 
-from gsnn.coding.coder import Coder
+from gsnn.coding.coder import Coder, chunk_lengths
 from gsnn.coding.validation import check_time_steps
 from gsnn.neurons import OneSpikeNeuron
 
@@ -36,7 +39,12 @@ class SingleSpikeCoder(Coder):
         """The value of a spike at each phase, relative to :attr:`amplitude`."""
         return self.neuron.base ** -torch.arange(steps, dtype=torch.float64)
 
-    def forward(self, x: Tensor, T: int) -> Tensor:
+    def chunks(self, x: Tensor, T: int, steps_per_chunk: int) -> Iterator[Tensor]:
+        """The whole code, cut into chunks: the one-spike schedule is windowed and runs its
+        network in one pass anyway."""
+        yield from self._encode(x, T).split(list(chunk_lengths(T, steps_per_chunk)))
+
+    def _encode(self, x: Tensor, T: int) -> Tensor:
         check_time_steps(T)
         if x.numel() and x.min() < 0:
             raise ValueError(

@@ -141,3 +141,48 @@ def test_bernoulli_error_message_names_range():
     with pytest.raises(ValueError) as info:
         BernoulliRateCoder()(torch.tensor([0.0, 3.5]), 2)
     assert "3.5" in str(info.value)
+
+
+# ------------------------------------------------------------------- chunks of steps
+def unit_inputs(seed=3, shape=(30, 7)):
+    return dyadic_unit(torch.Generator().manual_seed(seed), shape)
+
+
+CHUNKED_CODERS = [
+    AnalogCoder,
+    lambda: BernoulliRateCoder(seed=5),
+    lambda: DeterministicRateCoder(0.5),
+]
+
+
+@pytest.mark.parametrize("make_coder", CHUNKED_CODERS)
+@pytest.mark.parametrize("steps_per_chunk", [1, 3, 7, 11, 40])
+def test_chunks_concatenate_to_the_whole_code(make_coder, steps_per_chunk):
+    x, T = unit_inputs(), 11
+    coder = make_coder()
+    chunks = list(coder.chunks(x, T, steps_per_chunk))
+    lengths = [len(chunk) for chunk in chunks]
+    assert lengths == [min(steps_per_chunk, T - start) for start in range(0, T, steps_per_chunk)]
+    assert torch.equal(torch.cat(chunks), coder(x, T))
+
+
+def test_seeded_bernoulli_chunks_are_reproducible_and_independent_of_the_chunk_size():
+    x, T = unit_inputs(), 12
+    coder = BernoulliRateCoder(seed=9)
+    whole = coder(x, T)
+    assert torch.equal(coder(x, T), whole)  # a new generator per call
+    for steps_per_chunk in (1, 5, 12):
+        assert torch.equal(torch.cat(list(coder.chunks(x, T, steps_per_chunk))), whole)
+
+
+def test_deterministic_chunks_carry_the_membrane():
+    x, T = unit_inputs(), 13
+    spikes = torch.cat(list(DeterministicRateCoder(0.25).chunks(x, T, 4)))
+    t = torch.arange(1, T + 1, dtype=F64).view(-1, 1, 1)
+    assert torch.equal(torch.cumsum(spikes, 0), torch.floor(t * x + 0.25))
+
+
+@pytest.mark.parametrize("steps_per_chunk", [0, -2, 1.5, True])
+def test_a_bad_chunk_size_is_refused(steps_per_chunk):
+    with pytest.raises(ValueError, match="steps_per_chunk"):
+        next(AnalogCoder().chunks(torch.rand(3), 4, steps_per_chunk))
