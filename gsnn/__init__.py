@@ -10,6 +10,7 @@ from gsnn.convert import (
     site_errors,
     supported_ops,
 )
+from gsnn.serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -21,10 +22,12 @@ __all__ = [
     "ann",
     "coding",
     "convert",
+    "load",
     "methods",
     "metrics",
     "neurons",
     "nn",
+    "save",
     "site_error_table",
     "site_errors",
     "supported_ops",
