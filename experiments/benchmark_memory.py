@@ -2,7 +2,7 @@
 
 Reproduce the committed results:
 
-    python experiments/benchmark_memory.py
+    python experiments/benchmark_memory.py --output experiments/results/benchmark_memory.md
 
 A random graph (``--nodes`` nodes, ``--degree`` random edges per node, made undirected,
 ``--features`` uniform random features, seed 0) and an untrained 3-layer GCN (hidden
@@ -18,7 +18,8 @@ Reported: peak memory of the process, its growth during the SNN call (peak after
 minus peak before it), time of the call relative to the one pass, and the largest absolute
 difference of the logits from the one pass (0: the chunked run is the same computation).
 Times are ratios within one run; the machine may be shared. No dataset is needed. Writes
-``experiments/results/benchmark_memory.md``.
+``--output`` (default: a new ``benchmark_memory-<UTC time>.md`` in the current folder, so that
+committed results change only when asked). ``gsnn bench memory`` runs the same code.
 """
 
 import argparse
@@ -35,8 +36,6 @@ from torch_geometric.utils import to_undirected
 
 import gsnn
 from gsnn.ann import GCN
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def process_mb(key: str) -> float:
@@ -102,28 +101,22 @@ def run_setting(args, extra, folder, name):
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=50_000)
-    parser.add_argument("--degree", type=int, default=10)
-    parser.add_argument("--features", type=int, default=128)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--classes", type=int, default=8)
-    parser.add_argument("--T", type=int, default=32)
-    parser.add_argument("--chunks", type=int, nargs="+", default=[16, 8, 4, 1])
-    parser.add_argument("--budget-mb", type=int, default=1024)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--output", type=Path, default=RESULTS / "benchmark_memory.md")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--chunk", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--plan-mb", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--ann", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--save", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker(args)
-        return
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared with ``gsnn bench memory``)."""
+    parser.add_argument("--nodes", type=int, default=50_000, help="nodes of the random graph")
+    parser.add_argument("--degree", type=int, default=10, help="random edges per node")
+    parser.add_argument("--features", type=int, default=128, help="input features")
+    parser.add_argument("--hidden", type=int, default=128, help="hidden width of the GCN")
+    parser.add_argument("--classes", type=int, default=8, help="output classes")
+    parser.add_argument("--T", type=int, default=32, help="time steps")
+    parser.add_argument(
+        "--chunks", type=int, nargs="+", default=[16, 8, 4, 1], help="steps_per_chunk settings"
+    )
+    parser.add_argument("--budget-mb", type=int, default=1024, help="memory budget of plan_chunks")
 
+
+def measure(args) -> list:
+    """Run every setting in its own process; return ``(label, result)`` pairs."""
     settings = [("SNN, one pass", [])]
     settings += [(f"SNN, steps_per_chunk = {c}", ["--chunk", str(c)]) for c in args.chunks]
     settings += [(f"SNN, plan_chunks({args.budget_mb} MiB)", ["--plan-mb", str(args.budget_mb)])]
@@ -132,10 +125,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for index, (label, extra) in enumerate(settings):
             result = run_setting(args, extra, folder, f"setting{index}")
-            print(label, {k: v for k, v in result.items() if k != "logits"}, flush=True)
+            shown = {k: v for k, v in result.items() if k != "logits"}
+            print(label, shown, file=sys.stderr, flush=True)
             rows.append((label, result))
     reference = rows[0][1]
-    per_step_mb = reference["bytes_per_step"] / 2**20
+    for label, result in rows:
+        result["time_over_one_pass"] = result["seconds"] / reference["seconds"]
+        if not label.startswith("ANN"):
+            difference = (result.pop("logits") - reference["logits"]).abs().max()
+            result["max_abs_logit_difference"] = float(difference)
+    reference.pop("logits")
+    return rows
+
+
+def markdown(args, rows: list) -> str:
+    """The results page of one run."""
+    per_step_mb = rows[0][1]["bytes_per_step"] / 2**20
     lines = [
         "# Peak memory: one pass against chunks of steps",
         "",
@@ -157,13 +162,38 @@ def main() -> None:
             chunk, difference = "–", "–"
         else:
             chunk = result["steps_per_chunk"] or args.T
-            difference = f"{float((result['logits'] - reference['logits']).abs().max()):.1e}"
+            difference = f"{result['max_abs_logit_difference']:.1e}"
         lines.append(
             f"| {label} | {chunk} | {result['growth_mb']:.0f} | "
-            f"{result['seconds'] / reference['seconds']:.2f}× | {difference} |"
+            f"{result['time_over_one_pass']:.2f}× | {difference} |"
         )
-    args.output.write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of every setting")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file to write; pass experiments/results/benchmark_memory.md to refresh "
+        "the committed results (default: a new benchmark_memory-<UTC time>.md in the current "
+        "folder)",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--chunk", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--plan-mb", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--ann", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--save", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    output = args.output or Path(f"benchmark_memory-{time.strftime('%Y%m%d-%H%M%S')}.md")
+    output.write_text(markdown(args, measure(args)))
+    print(f"wrote {output}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 Reproduce the committed results:
 
-    GSNN_DATA_MIRROR=../shared/datasets python experiments/benchmark_speed.py
     GSNN_DATA_MIRROR=../shared/datasets python experiments/benchmark_speed.py \
-        --workload mnist-lenet5 --T 4
+        --output experiments/results/benchmark_speed.md
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/benchmark_speed.py \
+        --workload mnist-lenet5 --T 4 --output experiments/results/benchmark_speed_mnist-lenet5.md
 
 ``cora-gcn`` trains the reference 2-layer GCN (hidden 16, QCFS with L = T) on Cora
 (public split, row-normalised features, seed 0); ``mnist-lenet5`` loads the committed
@@ -18,9 +19,9 @@ affects all alike, as the median of ``--repeats`` calls of:
 - the same SNN simulated one step at a time through the same ops
   (``SpikingNetwork.forward_stepwise``).
 
-Only ratios are reported; absolute times depend on the machine. Writes
-``experiments/results/benchmark_speed.md`` (``benchmark_speed_<workload>.md`` for other
-workloads).
+Only ratios are reported; absolute times depend on the machine. Writes ``--output``
+(default: a new ``benchmark_speed-<UTC time>.md`` in the current folder, so that committed
+results change only when asked). ``gsnn bench speed`` runs the same code.
 """
 
 import argparse
@@ -35,7 +36,6 @@ import gsnn
 from gsnn.ann import GCN, load_reference_model, train_node_classifier
 from gsnn.data import mnist, planetoid
 
-RESULTS = Path(__file__).parent / "results"
 WEIGHTS = Path(__file__).parent / "weights"
 
 
@@ -62,20 +62,21 @@ def mnist_lenet5(args):
 WORKLOADS = {"cora-gcn": cora_gcn, "mnist-lenet5": mnist_lenet5}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="cora-gcn")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared with ``gsnn bench speed``)."""
+    parser.add_argument(
+        "--workload", choices=sorted(WORKLOADS), default="cora-gcn", help="what is timed"
+    )
     parser.add_argument("--dataset", default="Cora", help="Planetoid data set of cora-gcn")
     parser.add_argument("--images", type=int, default=1000, help="batch of mnist-lenet5")
-    parser.add_argument("--T", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--root", default="datasets/")
-    parser.add_argument("--output", default=None)
-    args = parser.parse_args()
-    suffix = "" if args.workload == "cora-gcn" else f"_{args.workload}"
-    output = args.output or str(RESULTS / f"benchmark_speed{suffix}.md")
+    parser.add_argument("--T", type=int, default=8, help="time steps")
+    parser.add_argument("--repeats", type=int, default=30, help="interleaved timed calls each")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the trained model")
+    parser.add_argument("--root", default="datasets/", help="data root")
 
+
+def measure(args) -> dict:
+    """Time the calls of the docstring; return their medians relative to the ANN forward."""
     model, calibration, inputs, description = WORKLOADS[args.workload](args)
     snn = gsnn.convert(model, calibration, method="qcfs", T=args.T)
 
@@ -105,6 +106,18 @@ def main():
     median = {name: statistics.median(values) for name, values in times.items()}
     ann = median["ANN forward"]
     stacked = median["SNN time-stacked (no statistics)"]
+    return {
+        "description": description,
+        "threads": torch.get_num_threads(),
+        "time_over_ann_forward": {name: value / ann for name, value in median.items()},
+        "snn_over_ann": stacked / ann,
+        "snn_with_statistics_over_ann": median["SNN time-stacked (with statistics)"] / ann,
+        "step_by_step_over_time_stacked": median["SNN step by step (same ops)"] / stacked,
+    }
+
+
+def markdown(args, result: dict) -> str:
+    """The results page of one run."""
     lines = [
         "# Speed: SNN vs its ANN, time-stacked vs step-by-step",
         "",
@@ -112,24 +125,41 @@ def main():
         f"--T {args.T} --repeats {args.repeats} --seed {args.seed}"
         + (f" --dataset {args.dataset}" if args.workload == "cora-gcn" else "")
         + (f" --images {args.images}" if args.workload != "cora-gcn" else "")
-        + f"` ({description}, method qcfs, "
-        f"analog input, {torch.get_num_threads()} threads). Ratios of medians over "
+        + f"` ({result['description']}, method qcfs, "
+        f"analog input, {result['threads']} threads). Ratios of medians over "
         f"{args.repeats} interleaved repeats in one run; absolute times are machine-specific "
         "and not reported as results.",
         "",
         "| what | time / ANN forward |",
         "|---|---|",
     ]
-    lines += [f"| {name} | {value / ann:.2f} |" for name, value in median.items()]
+    ratios = result["time_over_ann_forward"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in ratios.items()]
     lines += [
         "",
-        f"- SNN (T={args.T}) / ANN forward time: **{stacked / ann:.2f}x** without statistics, "
-        f"{median['SNN time-stacked (with statistics)'] / ann:.2f}x with statistics.",
-        f"- Step-by-step / time-stacked: **{median['SNN step by step (same ops)'] / stacked:.2f}x**"
+        f"- SNN (T={args.T}) / ANN forward time: **{result['snn_over_ann']:.2f}x** without "
+        f"statistics, {result['snn_with_statistics_over_ann']:.2f}x with statistics.",
+        f"- Step-by-step / time-stacked: **{result['step_by_step_over_time_stacked']:.2f}x**"
         " (the time-stacked path is that much faster; both give the same output).",
     ]
-    Path(output).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="markdown file to write; pass experiments/results/benchmark_speed[_<workload>].md "
+        "to refresh the committed results (default: a new benchmark_speed-<UTC time>.md in the "
+        "current folder)",
+    )
+    args = parser.parse_args()
+    output = args.output or f"benchmark_speed-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    text = markdown(args, measure(args))
+    Path(output).write_text(text)
+    print(text, end="")
 
 
 if __name__ == "__main__":

@@ -1,25 +1,42 @@
-"""The ``gsnn convert`` command: every registered method, method options, clear errors."""
+"""The ``gsnn`` command line driven as a user drives it: processes, exit codes, stderr, files.
+
+Every subprocess costs seconds of imports, so each one checks a whole step of a
+session (train, then convert and eval the saved file, then sweep). Mistakes are
+checked in-process through :func:`gsnn.cli.main`, which is what the console
+script calls, with training replaced by a tripwire: they must fail before it.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
-import gsnn.cli
-from gsnn.cli import main, parse_method_options
+import gsnn.cli.reference_model
+from gsnn import __version__
+from gsnn.ann import GCN
+from gsnn.cli import main
 from gsnn.methods import METHODS
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 NODES, FEATURES, CLASSES = 60, 12, 3
+TINY = ["--epochs", "3", "--hidden", "8"]
 
 
-def tiny_citation_graph(*args, transform=None, **kwargs) -> Data:
-    """A random graph with a Planetoid-style split, standing in for the download."""
+def tiny_graph() -> Data:
+    """A random graph with a Planetoid-style split, saved the way a user saves their own."""
     generator = torch.Generator().manual_seed(0)
     y = torch.randint(0, CLASSES, (NODES,), generator=generator)
     x = torch.rand(NODES, FEATURES, generator=generator) + torch.nn.functional.one_hot(y, FEATURES)
     edge_index = to_undirected(torch.randint(0, NODES, (2, 4 * NODES), generator=generator))
     order = torch.arange(NODES)
-    data = Data(
+    return Data(
         x=x,
         edge_index=edge_index,
         y=y,
@@ -27,85 +44,284 @@ def tiny_citation_graph(*args, transform=None, **kwargs) -> Data:
         val_mask=(order >= 20) & (order < 40),
         test_mask=order >= 40,
     )
-    return transform(data) if transform is not None else data
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """A working folder holding ``graph.pt``, a user's own graph."""
+    path = tmp_path_factory.mktemp("cli")
+    torch.save(tiny_graph(), path / "graph.pt")
+    return path
+
+
+def run_gsnn(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the console script (``python -m gsnn`` where it is not installed) in ``cwd``."""
+    command = [shutil.which("gsnn")] if shutil.which("gsnn") else [sys.executable, "-m", "gsnn"]
+    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY), OMP_NUM_THREADS="1")
+    if os.environ.get("GSNN_DATA_MIRROR"):  # the tests' relative mirror, from any folder
+        environment["GSNN_DATA_MIRROR"] = str(Path(os.environ["GSNN_DATA_MIRROR"]).resolve())
+    return subprocess.run(
+        command + list(argv), cwd=cwd, env=environment, capture_output=True, text=True
+    )
+
+
+def mirror() -> Path:
+    """The offline data copies (a folder that does not exist if none are configured)."""
+    return Path(os.environ.get("GSNN_DATA_MIRROR") or "/nonexistent").resolve()
+
+
+@pytest.fixture(scope="module")
+def trained(folder) -> dict:
+    """``gsnn train`` on the user's graph: a QCFS GCN saved to ``ann.pt``; its JSON result."""
+    done = run_gsnn("train", "--dataset", "graph.pt", "--T", "4", *TINY, "--save", "ann.pt",
+                "--json", cwd=folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_train_saves_an_ann_that_loads_without_code(folder, trained):
+    saved = torch.load(folder / "ann.pt", weights_only=True)
+    options = json.loads(saved["options"])
+    assert options["activation"] == "qcfs" and options["qcfs_levels"] == 4  # L = T
+    model = GCN(**options)
+    model.load_state_dict(saved["state_dict"])
+    data = tiny_graph()
+    with torch.no_grad():
+        prediction = model.eval()(data.x, data.edge_index).argmax(dim=-1)
+    accuracy = float((prediction[data.test_mask] == data.y[data.test_mask]).float().mean())
+    assert accuracy == trained["test_accuracy"]
+    assert trained["saved"] == "ann.pt" and trained["ann_activation"] == "qcfs, L=4"
+
+
+def test_convert_and_eval_a_saved_ann(folder, trained):
+    done = run_gsnn("convert", "--load", "ann.pt", "--method", "qcfs", "--T", "4", "--json",
+                "--output", "convert.json", cwd=folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert json.loads((folder / "convert.json").read_text()) == result
+    assert result["dataset"] == "graph.pt"  # the data set the ANN was trained on
+    assert result["ann_accuracy"] == trained["test_accuracy"]
+    # oracle: one spiking layer of qcfs at T = L reproduces its QCFS ANN exactly
+    assert result["snn"]["accuracy"] == result["ann_accuracy"]
+    assert len(result["snn"]["accuracy_per_step"]) == 4
+    assert result["snn"]["accuracy_per_step"][-1] == pytest.approx(result["snn"]["accuracy"])
+    assert "torch thread" in done.stderr
+
+
+def test_eval_and_a_second_train_to_the_same_path(folder, trained, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    assert main(["eval", "--load", "ann.pt", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"]["test"] == trained["test_accuracy"]
+    # a second train to the same path refuses before training and leaves the file alone
+    before = (folder / "ann.pt").read_bytes()
+    assert main(["train", "--dataset", "graph.pt", *TINY, "--save", "ann.pt", "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "gsnn: error: --save ann.pt exists; remove it or pick another path.\n"
+    assert (folder / "ann.pt").read_bytes() == before and captured.out == ""
+
+
+def test_sweep_writes_markdown_json_and_plot(folder):
+    done = run_gsnn("sweep", "--dataset", "graph.pt", "--methods", "qcfs", "rate", "phase",
+                "--T", "2", "8", "--seeds", "0", "1", *TINY, "--output", "runs/sweep",
+                cwd=folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads((folder / "runs/sweep.json").read_text())
+    cells = {(entry["method"], entry["T"]): entry for entry in result["summary"]}
+    assert set(cells) == {("qcfs", 2), ("qcfs", 8), ("rate", 2), ("rate", 8), ("phase", 8)}
+    assert result["not_run"][0]["method"] == "phase" and result["not_run"][0]["T"] == 2
+    assert "multiple of the period" in result["not_run"][0]["reason"]
+    for T in (2, 8):  # qcfs at T = L equals its ANN, seed by seed
+        assert cells["qcfs", T]["snn_accuracy"] == cells["qcfs", T]["ann_accuracy"]
+    assert len(result["rows"]) == 2 * 5 and all(entry["seeds"] == 2 for entry in cells.values())
+    markdown = (folder / "runs/sweep.md").read_text()
+    assert "| qcfs | 8 | qcfs, L=8 |" in markdown and "seeds 0, 1" in markdown
+    assert (folder / "runs/sweep.png").read_bytes().startswith(b"\x89PNG")
+    assert done.stdout == markdown.rstrip("\n") + "\n"
+
+
+def test_readme_command_prints_the_comparison(tmp_path):
+    """The README's main job, on the Planetoid copy (fewer epochs, to stay fast)."""
+    if not (mirror() / "planetoid" / "Cora").is_dir():
+        pytest.skip("needs GSNN_DATA_MIRROR with planetoid/Cora")
+    done = run_gsnn("convert", "--dataset", "Cora", "--model", "gcn", "--method", "qcfs", "--T",
+                "8", "--epochs", "20", "--root", str(tmp_path), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Cora, 2-layer GCN (hidden 16, ANN activation qcfs, L=8), method QCFSMethod()" in (
+        done.stdout
+    )
+    for row in ("ANN test accuracy", "SNN test accuracy", "conversion loss", "energy estimate"):
+        assert row in done.stdout
+
+
+def test_bench_speed_reports_ratios(folder, monkeypatch, capsys):
+    if not (mirror() / "mnist").is_dir():
+        pytest.skip("needs GSNN_DATA_MIRROR with mnist")
+    monkeypatch.setenv("GSNN_DATA_MIRROR", str(mirror()))
+    monkeypatch.chdir(folder)
+    argv = ["bench", "speed", "--workload", "mnist-lenet5", "--images", "8", "--T", "2"]
+    assert main(argv + ["--repeats", "1", "--threads", "1", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["threads"] == 1
+    assert result["time_over_ann_forward"]["ANN forward"] == 1.0
+    assert (
+        result["snn_over_ann"]
+        == result["time_over_ann_forward"]["SNN time-stacked (no statistics)"]
+    )
+
+
+# -- in-process: help, methods, and every mistake caught before training -------------------
 
 
 @pytest.fixture
-def offline_graph(monkeypatch):
-    monkeypatch.setattr(gsnn.cli, "planetoid", tiny_citation_graph)
+def no_training(monkeypatch):
+    def tripwire(*args, **kwargs):
+        raise AssertionError("training started before the command line was checked")
+
+    monkeypatch.setattr(gsnn.cli.reference_model, "train_node_classifier", tripwire)
+
+
+def subcommand_parsers():
+    from gsnn.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        if name == "bench":
+            yield from sub._subparsers._group_actions[0].choices.items()
+        else:
+            yield name, sub
+
+
+def test_every_option_has_help_and_shows_its_default():
+    for name, parser in subcommand_parsers():
+        text = parser.format_help()
+        assert "``" not in text and ":math:" not in text, name
+        for action in parser._actions:
+            assert action.help, (name, action.dest)
+            if action.default not in (None, False, [], argparse_suppress()):
+                assert f"(default: {action.default}" in " ".join(text.split()), (
+                    name,
+                    action.dest,
+                )
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out.startswith(f"gsnn {__version__} (torch ")
+
+
+def test_methods_lists_every_option_with_its_default(capsys):
+    assert main(["methods", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert set(listing) == set(METHODS)
+    assert listing["css"]["options"]["base"]["default"] == 2.0
+    assert listing["css"]["spike_coded_input"] is False
+    assert listing["dual-phase"]["options"]["loss"] == {
+        "type": "str",
+        "default": "mse",
+        "optional": False,
+        "description": '"mse" or "kl".',
+    }
+    assert listing["qcfs"]["options"] == {}
+    assert main(["methods"]) == 0
+    text = capsys.readouterr().out
+    assert "--option initial_potential=0.0 (float)" in text and "``" not in text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--T", "0"], "--T must be at least 1, got 0."),
+        (["--qcfs-levels", "0"], "--qcfs-levels must be at least 1, got 0."),
+        (["--hidden", "0"], "--hidden must be at least 1, got 0."),
+        (["--layers", "1"], "--layers must be at least 2, got 1."),
+        (["--method", "css", "--coding", "bernoulli"], "needs --coding analog"),
+        (["--method", "rate", "--qcfs-levels", "4"], "--qcfs-levels sets the levels of a QCFS"),
+        (["--method", "phase", "--T", "4"], "T = 4 must be a multiple of the period K = 8"),
+        (["--option", "nosuch=1"], "Bad options for method 'qcfs': it has no option 'nosuch'"),
+        (["--method", "css", "--option", "base=x"], "base must be a number, got 'x'"),
+        (["--method", "css", "--option", "nosuch=1"], "base=2.0 (float), silent_steps=1 (int)"),
+        (["--option", "base"], "--option takes NAME=VALUE"),
+        (["--dataset", "Corra"], "choose one of Cora, CiteSeer, PubMed"),
+        (["--load", "missing.pt"], "--load missing.pt: no such file."),
+        (["--load", "graph.pt"], "--load graph.pt: not a file written by gsnn train"),
+        (["--dataset", "Cora", "--root", "/proc/version/x"], "cannot write in /proc/version"),
+        (["--output", "/proc/x/y.json"], "--output /proc/x: cannot write in /proc"),
+        (["--threads", "-1"], "--threads must be at least 0"),
+    ],
+)
+def test_convert_mistakes_fail_before_training(
+    folder, monkeypatch, capsys, no_training, argv, message
+):
+    monkeypatch.chdir(folder)
+    assert main(["convert", "--dataset", "graph.pt", "--quiet", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("gsnn: error: ") and message in captured.err
+
+
+def test_training_options_next_to_load_are_refused(folder, trained, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    assert main(["convert", "--load", "ann.pt", "--hidden", "32", "--quiet"]) == 2
+    assert "--hidden set how a model is trained, but --load ann.pt" in capsys.readouterr().err
+    assert main(["convert", "--load", "ann.pt", "--method", "rate", "--quiet"]) == 2
+    assert (
+        "ann.pt is a qcfs ANN; use one of burst, css, dual-phase, one-spike, phase, qcfs, two-phase"
+        in (capsys.readouterr().err)
+    )
+
+
+def test_a_graph_without_masks_is_refused_with_the_fix(tmp_path, monkeypatch, capsys):
+    data = tiny_graph()
+    del data.val_mask, data.test_mask
+    torch.save(data, tmp_path / "bare.pt")
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", "--load", "bare.pt", "--dataset", "bare.pt", "--quiet"]) == 2
+    assert "not a file written by gsnn train" in capsys.readouterr().err
+    assert main(["convert", "--dataset", "bare.pt", "--quiet"] + TINY) == 2
+    assert "the Data has no val_mask, test_mask; add them" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
-def test_convert_runs_every_registered_method(offline_graph, capsys, method):
-    status = main(["convert", "--method", method, "--T", "8", "--epochs", "3", "--hidden", "8"])
+def test_convert_runs_every_registered_method(folder, monkeypatch, capsys, method):
+    monkeypatch.chdir(folder)
+    argv = ["convert", "--dataset", "graph.pt", "--method", method, "--T", "8", "--quiet"]
+    assert main(argv + TINY) == 0
     printed = capsys.readouterr().out
-    assert status == 0, printed
     assert f"method {METHODS[method].__name__}(" in printed
     for row in ("ANN test accuracy", "SNN test accuracy", "latency", "energy estimate"):
         assert row in printed
 
 
-def test_convert_passes_method_options_to_the_method(offline_graph, capsys):
-    status = main(
-        ["convert", "--method", "one-spike", "--T", "4", "--epochs", "3", "--option", "base=1.5"]
-    )
+def test_convert_passes_method_options_and_prints_site_errors(folder, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    argv = ["convert", "--dataset", "graph.pt", "--method", "one-spike", "--T", "8", "--quiet"]
+    assert main(argv + ["--option", "base=1.5", "--layers", "3", "--site-errors"] + TINY) == 0
     printed = capsys.readouterr().out
-    assert status == 0, printed
     assert "base=1.5" in printed
-
-
-def test_convert_reports_a_bad_method_option(offline_graph, capsys):
-    status = main(["convert", "--method", "rate", "--epochs", "3", "--option", "bogus=1"])
-    printed = capsys.readouterr().out
-    assert status == 2
-    assert "Bad options for method 'rate'" in printed
-
-
-def test_bad_options_fail_before_training(offline_graph, capsys, monkeypatch):
-    def no_training(*args, **kwargs):
-        raise AssertionError("training started before the options were checked")
-
-    monkeypatch.setattr(gsnn.cli, "train_node_classifier", no_training)
-    assert main(["convert", "--method", "css", "--option", "bogus=2"]) == 2
-    assert "Bad options for method 'css'" in capsys.readouterr().out
-
-
-def test_qcfs_levels_for_a_method_without_a_qcfs_ann_is_refused(offline_graph, capsys):
-    assert main(["convert", "--method", "rate", "--qcfs-levels", "4", "--epochs", "3"]) == 2
-    assert "--qcfs-levels sets the levels of a QCFS ANN" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("method", ["qcfs", "phase", "one-spike", "css"])
-def test_site_errors_prints_a_row_per_neuron_site(offline_graph, capsys, method):
-    """Count codes and the weighted codes (phase, one-spike, CSS) alike."""
-    argv = ["convert", "--method", method, "--T", "8", "--epochs", "3", "--layers", "3"]
-    status = main(argv + ["--site-errors"])
-    printed = capsys.readouterr().out
-    assert status == 0, printed
     table = printed.split("Per neuron site against its ANN activation (test nodes):")[1]
     rows = [line for line in table.splitlines() if line.startswith("| ")]
     assert len(rows) == 1 + 2  # header and one row per hidden activation of a 3-layer GCN
 
 
-def test_dual_phase_trains_its_two_stage_ann(offline_graph, capsys):
-    main(["convert", "--method", "dual-phase", "--T", "2", "--epochs", "3"])
+def test_dual_phase_trains_its_two_stage_ann(folder, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    argv = ["convert", "--dataset", "graph.pt", "--method", "dual-phase", "--T", "2", "--quiet"]
+    assert main(argv + TINY) == 0
     assert "fine-tuned with NoisyQC at T=2" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    "pairs, expected",
-    [
-        (["base=1.5"], {"base": 1.5}),
-        (["burst=2", "percentile=99.99"], {"burst": 2, "percentile": 99.99}),
-        (["calibrate_weights=False"], {"calibrate_weights": False}),
-        (["loss=kl"], {"loss": "kl"}),
-    ],
-)
-def test_parse_method_options(pairs, expected):
-    assert parse_method_options(pairs) == expected
+def test_bench_takes_the_benchmark_scripts_options():
+    from gsnn.cli import build_parser
 
-
-@pytest.mark.parametrize("pair", ["base", "=1.5"])
-def test_parse_method_options_rejects_pairs_without_a_name_and_value(pair):
-    with pytest.raises(ValueError, match="NAME=VALUE"):
-        parse_method_options([pair])
+    args = build_parser().parse_args(["bench", "memory", "--nodes", "100", "--chunks", "2", "1"])
+    assert (args.nodes, args.chunks, args.T) == (100, [2, 1], 32)
+    assert args.script.__file__ == str(REPOSITORY / "experiments" / "benchmark_memory.py")

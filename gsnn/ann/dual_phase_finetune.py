@@ -50,6 +50,7 @@ def dual_phase_finetune(
     lr: float = 0.01,
     weight_decay: float = 5e-4,
     noise_prob: float = 0.1,
+    progress: bool = False,
 ) -> nn.Module:
     r"""Stage 1b for node classification: quantisation-aware fine-tuning at the target ``T``.
 
@@ -74,9 +75,12 @@ def dual_phase_finetune(
         lr (float): Adam learning rate. (default: ``0.01``)
         weight_decay (float): weight decay (not on the bounds). (default: ``5e-4``)
         noise_prob (float): probability of leaving an element unquantised. (default: ``0.1``)
+        progress (bool): show a progress bar over the epochs. (default: ``False``)
 
     Returns:
         nn.Module: the fine-tuned copy, in eval mode; ``model`` is left unchanged.
     """
     quantised = noisy_qc_from_clip(model, T, noise_prob)
-    return train_node_classifier(quantised, data, epochs=epochs, lr=lr, weight_decay=weight_decay)
+    return train_node_classifier(
+        quantised, data, epochs=epochs, lr=lr, weight_decay=weight_decay, progress=progress
+    )

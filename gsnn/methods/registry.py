@@ -3,6 +3,7 @@
 from typing import Dict, Type, Union
 
 from gsnn.methods.method import ConversionMethod
+from gsnn.methods.options import check_method_options
 
 METHODS: Dict[str, Type[ConversionMethod]] = {}
 
@@ -26,7 +27,5 @@ def get_method(method: Union[str, ConversionMethod], **options) -> ConversionMet
             f"Unknown conversion method {method!r}; "
             f"registered methods: {', '.join(sorted(METHODS))}."
         )
-    try:
-        return METHODS[method](**options)
-    except TypeError as error:
-        raise ValueError(f"Bad options for method {method!r}: {error}") from error
+    check_method_options(METHODS[method], options)
+    return METHODS[method](**options)
