@@ -1,101 +1,89 @@
-"""Calibration data: what the converter accepts and how it becomes model inputs."""
+"""Calibration data: what the converter accepts and how it becomes calls of the model."""
 
 import inspect
-from typing import Iterable, List, Sequence, Tuple, Union
+from typing import Iterable, List, Sequence, Union
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from gsnn.convert.tracer import positional_parameters
+from gsnn.convert.input_binding import ModelCall, bind_data, bind_positional, forward_parameters
 from gsnn.nn.graph_adjacency import check_edge_index
 
 CalibrationData = Union[Data, Tensor, Sequence[Tensor], Iterable]
 
 
-def model_inputs(data: CalibrationData) -> Tuple:
-    """The positional inputs a model is called with for ``data``.
-
-    A PyG ``Data`` gives ``(x, edge_index)``, plus ``edge_weight`` when it has
-    one; a tensor gives ``(tensor,)``; a tuple or list is used as is.
-    """
+def _one_call(data, model: nn.Module) -> ModelCall:
     if isinstance(data, Data):
-        if data.x is None or data.edge_index is None:
-            raise ValueError("Calibration Data needs node features 'x' and an 'edge_index'.")
-        check_edge_index(data.edge_index, data.x.shape[0])
-        inputs = (data.x, data.edge_index)
-        if getattr(data, "edge_weight", None) is not None:
-            inputs += (data.edge_weight,)
-        return inputs
+        if data.x is not None and data.edge_index is not None:
+            check_edge_index(data.edge_index, data.x.shape[0])
+        return bind_data(data, model)
     if isinstance(data, Tensor):
-        return (data,)
+        return ModelCall(args=(data,))
     if isinstance(data, (tuple, list)) and data and isinstance(data[0], Tensor):
-        return tuple(data)
+        return bind_positional(tuple(data), model)
     raise ValueError(
         "Calibration data must be a torch_geometric Data object, a tensor or a tuple of "
         f"model inputs, got {type(data).__name__}."
     )
 
 
-def _positional_arity(model: nn.Module) -> Tuple[int, int]:
-    """How many positional inputs ``model.forward`` needs at least and takes at most."""
-    parameters = positional_parameters(model)
-    required = sum(p.default is inspect.Parameter.empty for p in parameters)
-    return required, len(parameters)
+def calibration_calls(data: CalibrationData, model: nn.Module) -> List[ModelCall]:
+    """The calls of ``model`` that the calibration ``data`` stands for, one per batch.
 
-
-def calibration_batches(data: CalibrationData, model: nn.Module) -> List[Tuple]:
-    """The model inputs of every calibration batch in ``data``.
-
-    A PyG ``Data``, a tensor, or a tuple or list of as many tensors as
-    ``model.forward`` takes is one batch (see :func:`model_inputs`). Any other
-    iterable (a ``DataLoader``, a list of image batches) gives one batch per
-    item: a bare tensor, a PyG ``Data``, or an ``(inputs, labels)`` pair whose
-    labels are ignored.
+    A PyG ``Data`` (or ``Batch``) fills the forward parameters by name
+    (:func:`~gsnn.convert.input_binding.bind_data`); a tensor, or a tuple or list
+    of tensors that ``model.forward`` can take by position, is one call. Any
+    other iterable (a ``DataLoader``, a list of image batches) gives one call per
+    item: a bare tensor, a PyG ``Data``, a tuple of inputs, or an ``(inputs,
+    labels)`` pair whose labels are ignored.
     """
-    required, most = _positional_arity(model)
+    positional = [p for p in forward_parameters(model) if p.kind is not p.KEYWORD_ONLY]
+    required = sum(p.default is inspect.Parameter.empty for p in positional)
 
     def fits(batch) -> bool:
         return (
             isinstance(batch, (tuple, list))
-            and required <= len(batch) <= most
+            and required <= len(batch) <= len(positional)
             and all(isinstance(item, Tensor) for item in batch)
         )
 
     if isinstance(data, (Data, Tensor)) or fits(data):
-        return [model_inputs(data)]
+        return [_one_call(data, model)]
     if not isinstance(data, Iterable):
         raise ValueError(
             "Calibration data must be a torch_geometric Data object, a tensor, a tuple of "
             f"model inputs or an iterable of batches (a DataLoader), got {type(data).__name__}."
         )
-    batches = []
+    calls = []
     for batch in data:
         if isinstance(batch, (tuple, list)) and not fits(batch) and len(batch) == 2:
             batch = batch[0]  # (inputs, labels)
-        batches.append(model_inputs(batch))
-    if not batches:
+        calls.append(_one_call(batch, model))
+    if not calls:
         raise ValueError("The calibration loader yielded no batches; give it some data.")
-    return batches
+    return calls
 
 
 def check_features(x: Tensor) -> None:
     """Calibration features must be finite floating-point values."""
-    if not torch.is_floating_point(x):
-        raise ValueError(f"Input features must be floating point, got {x.dtype}.")
+    if not isinstance(x, Tensor) or not torch.is_floating_point(x):
+        kind = x.dtype if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"Input features must be a floating point tensor, got {kind}.")
     if not torch.isfinite(x).all():
         raise ValueError(
             "The calibration features contain NaN or infinite values; clean or impute them first."
         )
 
 
-def run_ann(ann: nn.Module, inputs: Tuple) -> Tensor:
-    """The ANN's output on ``inputs``, with an error that names the input shapes."""
+def run_ann(ann: nn.Module, call: ModelCall) -> Tensor:
+    """The ANN's output for ``call``, with an error that names the input shapes."""
     try:
         with torch.no_grad():
-            return ann(*inputs)
+            return call.run(ann)
     except (RuntimeError, IndexError) as error:
-        shapes = ", ".join(str(tuple(i.shape)) for i in inputs if isinstance(i, Tensor))
+        values = [*call.args, *call.kwargs.values()]
+        shapes = ", ".join(str(tuple(i.shape)) for i in values if isinstance(i, Tensor))
         raise ValueError(
             f"The model cannot run on the calibration data (input shapes {shapes}): {error}. "
             "Calibrate with data shaped like the data the model was trained on."

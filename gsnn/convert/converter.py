@@ -18,12 +18,13 @@ from gsnn.convert.agreement import agreement
 from gsnn.convert.batch_norm_folding import fold_batch_norms
 from gsnn.convert.calibration_data import (
     CalibrationData,
-    calibration_batches,
+    calibration_calls,
     check_features,
     run_ann,
 )
 from gsnn.convert.count_only_ops import check_count_only_ops
 from gsnn.convert.depth import depth_per_module
+from gsnn.convert.input_binding import trace_call
 from gsnn.convert.layer_replacement import replace_layers
 from gsnn.convert.merges import check_constant_operands, delay_shallow_branches
 from gsnn.convert.normalise import (
@@ -36,7 +37,6 @@ from gsnn.convert.spike_sources import gain_sources, mark_spike_input
 from gsnn.convert.spiking_network import SpikingNetwork
 from gsnn.convert.threshold_folding import connect_spikes, insert_neurons
 from gsnn.convert.time_axis import shift_time_dims
-from gsnn.convert.tracer import trace
 from gsnn.methods import ConversionMethod, get_method
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,14 @@ def convert(
 
     Args:
         model (nn.Module): trained PyG or torch model, in any usual style.
-        data: calibration data: a PyG ``Data`` (the model is called as
-            ``model(x, edge_index[, edge_weight])``), a tensor, a tuple of inputs,
-            or an iterable of batches such as a ``DataLoader`` of ``(images,
-            labels)`` or of bare image tensors (labels are never used). Every
-            batch enters the statistics; the agreement check runs on the first.
+        data: calibration data: a PyG ``Data`` or ``Batch``, whose attributes fill
+            the forward parameters of the same name (``x``, ``edge_index``,
+            ``edge_weight``, ``edge_attr``, ``adj_t``, ``batch``; a parameter named
+            ``data`` receives the whole object), a tensor, a tuple of inputs by
+            position, or an iterable of batches such as a ``DataLoader`` of
+            ``(images, labels)`` or of bare image tensors (labels are never used).
+            Every batch enters the statistics; the agreement check runs on the
+            first, calling the ANN and the SNN the same way.
         method (str or ConversionMethod): a registered method name
             (``gsnn.methods.METHODS``) or an instance. (default: ``"qcfs"``)
         T (int): time steps per inference. (default: ``8``)
@@ -84,7 +87,7 @@ def convert(
         **method_options: options of the method (e.g. ``percentile=99.99``).
 
     Returns:
-        SpikingNetwork: call it like the model.
+        SpikingNetwork: call it like the model, with the model's forward signature.
 
     Raises:
         ConversionError: the model holds ops without a spiking equivalent,
@@ -102,26 +105,27 @@ def convert(
             f"Method {recipe.name!r} weights or injects the input by its own schedule and "
             f"needs coding='analog', got coding={coding!r}."
         )
-    batches = calibration_batches(data, model)
-    inputs = batches[0]
-    for batch in batches:
-        check_features(batch[0])
-    if mask is not None and len(batches) > 1:
+    calls = calibration_calls(data, model)
+    if mask is not None and len(calls) > 1:
         raise ValueError(
             "A row mask selects nodes of one graph; with a loader of several batches, "
             "put only the calibration samples into the loader instead."
-        )
-    if mask is not None and (mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]):
-        raise ValueError(
-            f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
         )
     bar.update()
     bar.set_postfix_str("trace")
     was_training = model.training
     model.eval()
     try:
-        ann_output = run_ann(model, inputs)
-        graph_module = trace(copy.deepcopy(model).eval(), len(inputs))
+        graph_module, binding = trace_call(copy.deepcopy(model).eval(), calls[0])
+        batches = [binding(*call.args, **call.kwargs) for call in calls]  # the body's inputs
+        inputs = batches[0]
+        for batch in batches:
+            check_features(batch[0])
+        if mask is not None and mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]:
+            raise ValueError(
+                f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
+            )
+        ann_output = run_ann(model, calls[0])
     finally:
         model.train(was_training)
 
@@ -167,6 +171,7 @@ def convert(
         depths=depth_per_module(graph_module, neuron_names),
         gain_sources=gain_sources(graph_module, neuron_names),
         neuron_sites={name: site for name, (site, _) in neurons.items()},
+        input_binding=binding,
     )
     snn.steps_per_chunk = steps_per_chunk
     if recipe.calibrates_network:
@@ -175,7 +180,7 @@ def convert(
     bar.set_postfix_str("check")
     snn.conversion_check = None
     if check:
-        snn.conversion_check = agreement(snn, inputs, ann_output, mask)
+        snn.conversion_check = agreement(snn, calls[0], ann_output, mask)
         logger.info(
             "ANN-to-SNN agreement on the calibration data (T=%d): %.4f",
             T,

@@ -9,8 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from gsnn.calibration import ActivationRecorder
+from gsnn.convert.input_binding import ModelCall, trace_call
 from gsnn.convert.spiking_network import SpikingNetwork
-from gsnn.convert.tracer import trace
 
 
 @dataclass
@@ -54,7 +54,7 @@ class SiteError:
 
 
 def _weighted_spike_sums(
-    snn: SpikingNetwork, inputs, weights: Dict[str, Tensor]
+    snn: SpikingNetwork, call: ModelCall, weights: Dict[str, Tensor]
 ) -> Dict[str, Tensor]:
     r"""Run ``snn`` once; per neuron in ``weights`` and value, :math:`\sum_t w(t) s(t)`."""
     sums: Dict[str, Tensor] = {}
@@ -74,7 +74,7 @@ def _weighted_spike_sums(
     try:
         for name, values in weights.items():
             handles.append(getattr(snn.body, name).register_forward_hook(accumulate(name, values)))
-        snn(*inputs)
+        call.run(snn)
     finally:
         for handle in handles:
             handle.remove()
@@ -83,7 +83,7 @@ def _weighted_spike_sums(
 
 @torch.no_grad()
 def site_errors(
-    snn: SpikingNetwork, model: nn.Module, *inputs, mask: Optional[Tensor] = None
+    snn: SpikingNetwork, model: nn.Module, *args, mask: Optional[Tensor] = None, **kwargs
 ) -> List[SiteError]:
     r"""Compare every neuron of a converted network with the ANN activation it replaced.
 
@@ -109,8 +109,8 @@ def site_errors(
     Args:
         snn (SpikingNetwork): the network ``gsnn.convert`` built from ``model``.
         model (nn.Module): the ANN that was converted (left unchanged).
-        *inputs: the positional inputs of one batch, as for ``model(*inputs)``,
-            e.g. ``(x, edge_index)`` or ``(images,)``.
+        *args, **kwargs: one batch, passed as to ``model(*args, **kwargs)``, e.g.
+            ``(x, edge_index)``, ``(data,)`` or ``(images,)``.
         mask (Tensor, optional): rows (first axis, e.g. test nodes) that enter the
             means, as a boolean mask or indices; default every row.
 
@@ -123,9 +123,10 @@ def site_errors(
     """
     neuron_names = list(snn.thresholds)
     sites = [snn.neuron_sites[name] for name in neuron_names]
-    ann = trace(copy.deepcopy(model).eval(), len(inputs))
+    call = ModelCall(args, kwargs)
+    ann, binding = trace_call(copy.deepcopy(model).eval(), call)
     recorder = ActivationRecorder(ann, sites)
-    recorder.run(*inputs)
+    recorder.run(*binding(*args, **kwargs))
     missing = [site for site in sites if site not in recorder.outputs]
     if missing:
         raise ValueError(
@@ -136,7 +137,7 @@ def site_errors(
         name: snn.method.spike_values(snn.depths.get(name, 1), snn.T, snn.steps)
         for name in neuron_names
     }
-    sums = _weighted_spike_sums(snn, inputs, weights)
+    sums = _weighted_spike_sums(snn, call, weights)
     errors = []
     for site, name in zip(sites, neuron_names):
         threshold = getattr(snn.body, name).threshold.double()

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, fx, nn
 
 from gsnn.coding.validation import check_time_steps
+from gsnn.convert.input_binding import InputBinding
 from gsnn.convert.output_ops import OutputOp
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
@@ -49,6 +50,9 @@ class SpikingNetwork(nn.Module):
             the input (``"input"``), whose step gains the method sets per ``T``.
         neuron_sites (dict): neuron module name to the name of the ANN activation
             node it replaced (:attr:`neuron_sites`).
+        input_binding (InputBinding, optional): turns a call with the ANN's forward
+            signature into the body's inputs; ``None`` passes the call's positional
+            inputs on as they are.
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class SpikingNetwork(nn.Module):
         depths: Optional[Dict[str, int]] = None,
         gain_sources: Optional[Dict[str, str]] = None,
         neuron_sites: Optional[Dict[str, str]] = None,
+        input_binding: Optional[InputBinding] = None,
     ) -> None:
         super().__init__()
         self.body = body
@@ -75,6 +80,7 @@ class SpikingNetwork(nn.Module):
         self.depth = self.depths.get("output", 0)
         self.gain_sources = dict(gain_sources or {})
         self.neuron_sites = dict(neuron_sites or {})
+        self.input_binding = input_binding
         self.energy_model = EnergyModel()
         self.record_stats = True
         self.steps_per_chunk = None
@@ -158,7 +164,18 @@ class SpikingNetwork(nn.Module):
                 logits = getattr(logits, target)(*args, **kwargs)
         return logits
 
-    def forward(self, *inputs) -> Tensor:
+    def body_inputs(self, *args, **kwargs) -> Tuple:
+        """The spiking body's inputs for a call with the ANN's forward signature."""
+        if self.input_binding is None:
+            if kwargs:
+                raise ValueError(
+                    f"This network takes positional inputs only, not {sorted(kwargs)}."
+                )
+            return args
+        return self.input_binding(*args, **kwargs)
+
+    def forward(self, *args, **kwargs) -> Tensor:
+        inputs = self.body_inputs(*args, **kwargs)
         self._check_inputs(inputs)
         encoded = self.coder(inputs[0], self.steps)
         chunk = self.steps_per_chunk or self.steps
@@ -171,13 +188,14 @@ class SpikingNetwork(nn.Module):
             currents = self._simulate(encoded, inputs[1:], chunk)
         return self._decode(currents)
 
-    def forward_stepwise(self, *inputs) -> Tensor:
+    def forward_stepwise(self, *args, **kwargs) -> Tensor:
         """Simulate one step at a time through the same ops (streaming mode).
 
         Gives the same result as :meth:`forward`; it exists as the reference
         that the layer-major, time-stacked simulation is checked and
         benchmarked against. Statistics are not recorded.
         """
+        inputs = self.body_inputs(*args, **kwargs)
         self._check_inputs(inputs)
         return self._decode(self._simulate(self.coder(inputs[0], self.steps), inputs[1:], 1))
 
@@ -224,13 +242,14 @@ class SpikingNetwork(nn.Module):
         ops = [m for m in self.body.modules() if isinstance(m, StructuralOp) and m.stateful]
         return neurons + ops
 
-    def bytes_per_step(self, *inputs) -> int:
+    def bytes_per_step(self, *args, **kwargs) -> int:
         """An estimate of the memory one simulated step needs: the bytes of every
         intermediate result of the body for one step of ``inputs``.
 
         It is an upper bound on what the body keeps alive between its ops (each
         result is freed after its last use); temporaries inside a layer add to it.
         """
+        inputs = self.body_inputs(*args, **kwargs)
         self._check_inputs(inputs)
         measuring = _OutputBytes(self.body)
         stateful = self._streamable_modules()
@@ -242,7 +261,7 @@ class SpikingNetwork(nn.Module):
                     module.reset()
         return measuring.total
 
-    def plan_chunks(self, memory_bytes: int, *inputs, headroom: float = 4.0) -> int:
+    def plan_chunks(self, memory_bytes: int, *args, headroom: float = 4.0, **kwargs) -> int:
         """Set :attr:`steps_per_chunk` so one chunk fits in ``memory_bytes``; return it.
 
         A chunk of ``c`` steps is taken to need ``headroom * c`` times
@@ -259,7 +278,7 @@ class SpikingNetwork(nn.Module):
         """
         if not headroom >= 1:
             raise ValueError(f"headroom must be >= 1, got {headroom!r}.")
-        per_step = headroom * self.bytes_per_step(*inputs)
+        per_step = headroom * self.bytes_per_step(*args, **kwargs)
         steps = int(int(memory_bytes) // per_step)
         if steps < 1:
             raise ValueError(

@@ -1,7 +1,6 @@
 """torch.fx tracing with a PyG-aware leaf policy."""
 
-import inspect
-from typing import List
+from typing import Any, Dict
 
 from torch import fx, nn
 from torch_geometric.nn import MessagePassing
@@ -27,42 +26,16 @@ class GraphTracer(fx.Tracer):
         return super().is_leaf_module(module, qualified_name)
 
 
-def positional_parameters(model: nn.Module) -> List[inspect.Parameter]:
-    """The parameters of ``model.forward`` that can be passed by position."""
-    parameters = inspect.signature(model.forward).parameters.values()
-    return [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-
-
-def trace(model: nn.Module, num_inputs: int) -> fx.GraphModule:
-    """Trace ``model`` called with its first ``num_inputs`` positional arguments.
-
-    The remaining parameters of ``forward`` are fixed to their defaults (e.g.
-    ``edge_weight=None``, ``batch=None`` in PyG's ``BasicGNN``), so Python
-    control flow on them resolves during tracing.
+def trace_with_fixed_arguments(model: nn.Module, fixed: Dict[str, Any]) -> fx.GraphModule:
+    """Trace ``model`` with the parameters in ``fixed`` specialised to those values; every
+    other forward parameter becomes a placeholder.
 
     Raises:
         ConversionError: when the model cannot be traced, with the reason.
     """
-    parameters = list(inspect.signature(model.forward).parameters.values())
-    positional = positional_parameters(model)
-    if len(positional) < num_inputs:
-        raise ConversionError(
-            f"{type(model).__name__}.forward takes {len(positional)} positional inputs but "
-            f"the calibration data supplies {num_inputs}."
-        )
-    concrete_args = {}
-    for parameter in parameters[num_inputs:]:
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if parameter.default is inspect.Parameter.empty:
-            raise ConversionError(
-                f"{type(model).__name__}.forward needs the argument '{parameter.name}', which "
-                "the calibration data does not supply; give it a default or pass it."
-            )
-        concrete_args[parameter.name] = parameter.default
     tracer = GraphTracer()
     try:
-        graph = tracer.trace(model, concrete_args=concrete_args or None)
+        graph = tracer.trace(model, concrete_args=fixed or None)
     except Exception as error:  # fx raises many error types; report them as one
         raise ConversionError(
             f"Could not trace {type(model).__name__} with torch.fx: {error}. Models whose "

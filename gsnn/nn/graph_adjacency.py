@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.utils import to_edge_index
 
 from gsnn.nn.time_constant import map_steps
 
@@ -23,6 +24,34 @@ def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
             f"but the features describe {num_nodes} nodes: indices must lie in "
             f"[0, {num_nodes - 1}]. Check that x and edge_index belong to the same graph."
         )
+
+
+def edges_of_adjacency(adj_t: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    r"""The ``(edge_index, edge_weight)`` of a transposed sparse adjacency ``adj_t``.
+
+    ``adj_t[i, j]`` is the weight of the edge :math:`j \to i`, as PyG's
+    ``T.ToSparseTensor()`` stores it, so ``edge_index = (j, i)``.
+
+    Args:
+        adj_t (Tensor): a torch sparse (COO or CSR) matrix :math:`(N, N)`.
+        num_nodes (int): :math:`N`, the number of rows of the features.
+
+    Returns:
+        (Tensor, Tensor): edge indices :math:`(2, |\mathcal{E}|)` and weights
+        :math:`(|\mathcal{E}|)`.
+    """
+    if adj_t.dim() != 2 or tuple(adj_t.shape) != (num_nodes, num_nodes):
+        raise ValueError(
+            f"adj_t must be a sparse [num_nodes, num_nodes] = [{num_nodes}, {num_nodes}] "
+            f"matrix, got {tuple(adj_t.shape)}."
+        )
+    index, weight = to_edge_index(adj_t)
+    return torch.stack([index[1], index[0]]), weight
+
+
+def is_sparse_adjacency(edge_index) -> bool:
+    """``edge_index`` is a torch sparse adjacency matrix (``adj_t``), not ``[2, E]`` indices."""
+    return isinstance(edge_index, Tensor) and edge_index.layout != torch.strided
 
 
 def check_edge_weight(

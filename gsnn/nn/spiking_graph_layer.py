@@ -9,7 +9,9 @@ from gsnn.nn.graph_adjacency import (
     GraphAdjacency,
     check_edge_index,
     check_edge_weight,
+    edges_of_adjacency,
     graph_fingerprint,
+    is_sparse_adjacency,
 )
 from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.synaptic_layer import WeightedLayer
@@ -60,13 +62,23 @@ class SpikingGraphLayer(WeightedLayer):
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor]
     ) -> GraphAdjacency:
         """Check the inputs and return the adjacency for ``x``; with ``cached=True`` the
-        adjacency of the last graph, as long as its :func:`graph_fingerprint` is this one's."""
+        adjacency of the last graph, as long as its :func:`graph_fingerprint` is this one's.
+
+        ``edge_index`` may also be a torch sparse ``adj_t`` (OGB style, after
+        ``T.ToSparseTensor()``), whose values are the edge weights."""
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__} expects node inputs of shape "
                 f"[T, num_nodes, {self.in_channels}], got {tuple(x.shape)}."
             )
         num_nodes = x.shape[1]
+        if is_sparse_adjacency(edge_index):  # adj_t, as after T.ToSparseTensor()
+            if edge_weight is not None:
+                raise ValueError(
+                    f"{type(self).__name__} got a sparse adj_t and an edge_weight; a sparse "
+                    "adjacency carries its edge weights as its values."
+                )
+            edge_index, edge_weight = edges_of_adjacency(edge_index, num_nodes)
         # also when cached: a bad graph is an error
         check_edge_index(edge_index, num_nodes)
         check_edge_weight(edge_weight, edge_index, self.negative_edge_weights)

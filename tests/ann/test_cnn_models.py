@@ -8,7 +8,7 @@ from torch import fx, nn
 
 from gsnn.ann import QCFS, LeNet5, ResNet20, ThresholdReLU, VGGSmall
 from gsnn.ann.resnet20 import BasicBlock
-from gsnn.convert.tracer import trace
+from gsnn.convert.input_binding import ModelCall, trace_call
 
 MODELS = [(LeNet5, (1, 28, 28), 4), (VGGSmall, (3, 32, 32), 7), (ResNet20, (3, 32, 32), 19)]
 ACTIVATION_TYPES = {"relu": nn.ReLU, "threshold_relu": ThresholdReLU, "qcfs": QCFS}
@@ -47,8 +47,8 @@ def test_fx_traces_every_relu_once_and_matches_the_model(cls, shape, sites):
 @pytest.mark.parametrize("cls, shape, sites", MODELS)
 def test_the_converter_tracer_keeps_each_qcfs_site_as_one_leaf(cls, shape, sites):
     model = cls(activation="qcfs", qcfs_init=2.0).eval()
-    traced = trace(model, num_inputs=1)
     x = torch.rand(2, *shape)
+    traced, _ = trace_call(model, ModelCall(args=(x,)))
     torch.testing.assert_close(traced(x), model(x))
     called = [
         node.target
