@@ -95,7 +95,7 @@ def test_train_saves_an_ann_that_loads_without_code(folder, trained):
 
 def test_convert_and_eval_a_saved_ann(folder, trained):
     done = run_gsnn("convert", "--load", "ann.pt", "--method", "qcfs", "--T", "4", "--json",
-                "--output", "convert.json", cwd=folder)  # fmt: skip
+                "--output", "convert.json", "--save", "snn.pt", cwd=folder)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert json.loads((folder / "convert.json").read_text()) == result
@@ -108,16 +108,34 @@ def test_convert_and_eval_a_saved_ann(folder, trained):
     assert "torch thread" in done.stderr
 
 
-def test_eval_and_a_second_train_to_the_same_path(folder, trained, monkeypatch, capsys):
+def test_eval_saved_files_and_refuse_to_overwrite_them(folder, trained, monkeypatch, capsys):
     monkeypatch.chdir(folder)
     assert main(["eval", "--load", "ann.pt", "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"]["test"] == trained["test_accuracy"]
-    # a second train to the same path refuses before training and leaves the file alone
+
+    converted = json.loads((folder / "convert.json").read_text())["snn"]
+    assert main(["eval", "--load", "snn.pt", "--dataset", "graph.pt", "--json", "--quiet"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["kind"] == "snn" and evaluated["T"] == 4
+    assert evaluated["accuracy"]["test"] == converted["accuracy"]  # the saved SNN, exactly
+    assert evaluated["test"]["accuracy_per_step"] == converted["accuracy_per_step"]
+    assert evaluated["test"]["spikes_per_neuron"] == converted["spikes_per_neuron"]
+    argv = ["eval", "--load", "snn.pt", "--dataset", "graph.pt", "--T", "8", "--quiet"]
+    assert main(argv) == 0
+    assert "T=8" in capsys.readouterr().out.splitlines()[0]
+    assert main(["eval", "--load", "ann.pt", "--T", "8", "--quiet"]) == 2
+    assert "--T simulates a saved SNN, but ann.pt is an ANN" in capsys.readouterr().err
+    assert main(["convert", "--load", "snn.pt", "--quiet"]) == 2
+    assert "--load snn.pt holds a converted SNN" in capsys.readouterr().err
+
+    # saving again to the same paths refuses before training and leaves the files alone
     before = (folder / "ann.pt").read_bytes()
     assert main(["train", "--dataset", "graph.pt", *TINY, "--save", "ann.pt", "--quiet"]) == 2
     captured = capsys.readouterr()
     assert captured.err == "gsnn: error: --save ann.pt exists; remove it or pick another path.\n"
     assert (folder / "ann.pt").read_bytes() == before and captured.out == ""
+    assert main(["convert", "--load", "ann.pt", "--save", "snn.pt", "--quiet"]) == 2
+    assert "--save snn.pt exists" in capsys.readouterr().err
 
 
 def test_sweep_writes_markdown_json_and_plot(folder):
@@ -252,7 +270,7 @@ def test_methods_lists_every_option_with_its_default(capsys):
         (["--option", "base"], "--option takes NAME=VALUE"),
         (["--dataset", "Corra"], "choose one of Cora, CiteSeer, PubMed"),
         (["--load", "missing.pt"], "--load missing.pt: no such file."),
-        (["--load", "graph.pt"], "--load graph.pt: not a file written by gsnn train"),
+        (["--load", "graph.pt"], "--load graph.pt: not a file written by gsnn train or"),
         (["--dataset", "Cora", "--root", "/proc/version/x"], "cannot write in /proc/version"),
         (["--output", "/proc/x/y.json"], "--output /proc/x: cannot write in /proc"),
         (["--threads", "-1"], "--threads must be at least 0"),
@@ -325,3 +343,17 @@ def test_bench_takes_the_benchmark_scripts_options():
     args = build_parser().parse_args(["bench", "memory", "--nodes", "100", "--chunks", "2", "1"])
     assert (args.nodes, args.chunks, args.T) == (100, [2, 1], 32)
     assert args.script.__file__ == str(REPOSITORY / "experiments" / "benchmark_memory.py")
+
+
+def test_an_error_closes_the_progress_bars_first(capsys):
+    from tqdm import tqdm
+
+    from gsnn.cli.console import report_error
+
+    bar = tqdm(total=3, desc="train", file=sys.stderr, leave=False)
+    bar.update()
+    report_error("--T must be at least 1, got 0.")
+    assert bar not in getattr(tqdm, "_instances", ())
+    before, error = capsys.readouterr().err.split("gsnn: error: ")
+    assert error == "--T must be at least 1, got 0.\n"
+    assert before.endswith("\r") and before.split("\r")[-2].strip() == ""  # bar line cleared

@@ -2,10 +2,11 @@
 
 import argparse
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Dict, List
 
 from gsnn.ann import node_accuracy
-from gsnn.cli.console import emit, progress_enabled
+from gsnn.cli.console import emit, note, progress_enabled
 from gsnn.cli.options import (
     HelpFormatter,
     data_options,
@@ -13,14 +14,15 @@ from gsnn.cli.options import (
     method_options,
     model_options,
 )
-from gsnn.cli.preflight import conversion_setup
+from gsnn.cli.preflight import check_new_file, conversion_setup
 from gsnn.cli.reference_model import load_ann, train_reference_model
 from gsnn.cli.snn_evaluation import evaluate_snn
 from gsnn.convert import convert, site_error_table, site_errors
+from gsnn.serialization import save
 
 EXAMPLES = """examples:
   gsnn convert --dataset Cora --method qcfs --T 8
-  gsnn convert --load cora-qcfs.pt --method two-phase --T 8
+  gsnn convert --load cora-qcfs.pt --method two-phase --T 8 --save cora-two-phase.snn
   gsnn convert --method one-spike --option base=1.5 --T 16 --site-errors
 """
 
@@ -40,6 +42,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--load", metavar="PATH", help="an ANN saved by gsnn train, instead of training one"
     )
     parser.add_argument(
+        "--save",
+        metavar="PATH",
+        help="also save the SNN there (gsnn.save; never overwrites; gsnn eval --load reads it)",
+    )
+    parser.add_argument(
         "--site-errors",
         action="store_true",
         help="also print every neuron site against its ANN activation on the test nodes",
@@ -49,6 +56,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     setup, recipe = conversion_setup(args)
+    check_new_file("--save", args.save)
     progress = progress_enabled(args)
     data = setup.load_data()
     if setup.saved is not None:
@@ -70,6 +78,10 @@ def run(args: argparse.Namespace) -> None:
         mask=calibration,
         progress=progress,
     )
+    if args.save:
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        save(snn, args.save)
+        note(args, f"saved the SNN to {args.save}")
     mask = data.test_mask
     snn_result = evaluate_snn(snn, data, mask)
     result: Dict[str, Any] = {

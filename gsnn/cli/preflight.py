@@ -16,7 +16,7 @@ from torch_geometric.data import Data
 from gsnn.cli.console import CommandLineError
 from gsnn.cli.datasets import check_dataset, dataset_key, load_graph
 from gsnn.cli.options import model_options, parse_method_options
-from gsnn.cli.reference_model import activation_of, read_ann_file, training_of
+from gsnn.cli.reference_model import ANN_FORMAT, activation_of, read_ann_file, training_of
 from gsnn.methods import METHODS, ConversionMethod, get_method
 
 
@@ -110,7 +110,8 @@ class Setup:
     Attributes:
         dataset (str): the data set's name in the table, or the path of a Data file.
         root (str): the data root.
-        saved (dict, optional): the contents of the ``--load`` file.
+        saved (dict, optional): the contents of the ``--load`` file (of a saved SNN, only
+            its ``format``).
     """
 
     dataset: str
@@ -126,12 +127,13 @@ def data_setup(args: argparse.Namespace) -> Setup:
     check_output(args)
     saved = None
     if getattr(args, "load", None):
-        saved = read_ann_file(args.load)
+        saved = read_ann_file(args.load, accept_snn=getattr(args, "accepts_snn", False))
         if hasattr(args, "hidden"):
             check_unused_training_options(args)
     elif hasattr(args, "hidden"):
         check_model_options(args)
-    dataset = args.dataset or (training_of(saved).dataset if saved else "Cora")
+    trained_on = training_of(saved).dataset if saved and saved["format"] == ANN_FORMAT else None
+    dataset = args.dataset or trained_on or "Cora"
     check_dataset(dataset)
     if dataset_key(dataset):
         check_writable_folder("--root", Path(args.root))

@@ -20,6 +20,7 @@ import gsnn
 from gsnn.ann import GCN, dual_phase_finetune, train_node_classifier
 from gsnn.cli.console import CommandLineError
 from gsnn.methods import ConversionMethod
+from gsnn.serialization import FORMAT as SNN_FORMAT
 
 ANN_FORMAT = "gsnn-ann"
 ANN_FORMAT_VERSION = 1
@@ -86,18 +87,31 @@ def save_ann(path: str, model: nn.Module, options: Dict[str, Any], training: Tra
     )
 
 
-def read_ann_file(path: str) -> Dict[str, Any]:
-    """The contents of a saved-ANN file, checked; refuse anything else with the fix."""
+def read_ann_file(path: str, accept_snn: bool = False) -> Dict[str, Any]:
+    """The contents of a saved-ANN file, checked; refuse anything else with the fix.
+
+    With ``accept_snn``, a network saved by :func:`gsnn.save` passes too, as its bare
+    header (``format`` is :data:`SNN_FORMAT`); :func:`gsnn.load` rebuilds it.
+    """
     if not Path(path).is_file():
         raise CommandLineError(f"--load {path}: no such file.")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # not a torch file, or one that needs code to load
         raise CommandLineError(
-            f"--load {path}: not a file written by gsnn train ({error})."
+            f"--load {path}: not a file written by gsnn train or gsnn convert --save ({error})."
         ) from error
+    if isinstance(saved, dict) and saved.get("format") == SNN_FORMAT:
+        if accept_snn:
+            return {"format": SNN_FORMAT}
+        raise CommandLineError(
+            f"--load {path} holds a converted SNN (gsnn convert --save), not an ANN; "
+            f"evaluate it with gsnn eval --load {path}, or load the ANN it came from."
+        )
     if not isinstance(saved, dict) or saved.get("format") != ANN_FORMAT:
-        raise CommandLineError(f"--load {path}: not a file written by gsnn train.")
+        raise CommandLineError(
+            f"--load {path}: not a file written by gsnn train or gsnn convert --save."
+        )
     if saved["format_version"] > ANN_FORMAT_VERSION:
         raise CommandLineError(
             f"--load {path}: written by gsnn {saved['gsnn_version']} in ANN format "

@@ -9,13 +9,16 @@ from torch_geometric.data import Data
 
 from gsnn.convert import SpikingNetwork
 
+SPLITS = ("train", "val", "test")
+
 
 def evaluate_snn(snn: SpikingNetwork, data: Data, mask: Tensor) -> Dict[str, Any]:
     """One SNN pass over the graph, scored on the nodes of ``mask``.
 
     Returns:
         dict: ``accuracy`` (in [0, 1]), ``accuracy_per_step`` (after each simulated
-        step, from the same pass), ``latency_steps``, ``inference_seconds`` and the
+        step, from the same pass), ``accuracy_by_split`` (on the graph's train, val
+        and test masks, same pass), ``latency_steps``, ``inference_seconds`` and the
         statistics of :class:`~gsnn.metrics.SpikeStats` (``spikes_per_neuron``,
         ``synaptic_ops``, ``macs``, ``ann_macs``, ``energy_ratio``).
     """
@@ -26,9 +29,13 @@ def evaluate_snn(snn: SpikingNetwork, data: Data, mask: Tensor) -> Dict[str, Any
     labels = data.y[mask]
     per_step = (snn.last_step_logits[:, mask].argmax(dim=-1) == labels).float().mean(dim=1)
     stats = snn.last_stats
+    correct = (prediction == data.y).float()
     return {
-        "accuracy": float((prediction[mask] == labels).float().mean()),
+        "accuracy": float(correct[mask].mean()),
         "accuracy_per_step": [round(float(value), 6) for value in per_step],
+        "accuracy_by_split": {
+            split: float(correct[data[f"{split}_mask"]].mean()) for split in SPLITS
+        },
         "latency_steps": snn.latency_steps,
         "inference_seconds": elapsed,
         "spikes_per_neuron": stats.spikes_per_neuron,
