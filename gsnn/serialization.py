@@ -67,6 +67,7 @@ SAFE_CLASSES: Dict[str, type] = {
         CalibrationOptions,
         EnergyModel,
         nn.Module,
+        nn.ModuleList,
         nn.Identity,
         nn.Flatten,
         nn.MaxPool2d,

@@ -24,6 +24,7 @@ from gsnn.convert.calibration_data import (
 )
 from gsnn.convert.count_only_ops import check_count_only_ops
 from gsnn.convert.depth import depth_per_module
+from gsnn.convert.inplace_activations import redirect_in_place_activations
 from gsnn.convert.input_binding import trace_call
 from gsnn.convert.layer_replacement import replace_layers
 from gsnn.convert.merges import check_constant_operands, delay_shallow_branches
@@ -131,6 +132,7 @@ def convert(
 
     bar.update()
     bar.set_postfix_str("normalise")
+    redirect_in_place_activations(graph_module)
     remove_inference_identities(graph_module)
     modularise_functional_pools(graph_module)
     check_supported(graph_module)

@@ -55,8 +55,8 @@ ACTIVATION_MODULES = {
     TClamp: "clip",
     NoisyQC: "noisy_qc",
 }
-ACTIVATION_FUNCTIONS = {F.relu: "relu", torch.relu: "relu"}
-ACTIVATION_METHODS = {"relu": "relu"}
+ACTIVATION_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", torch.relu_: "relu"}
+ACTIVATION_METHODS = {"relu": "relu", "relu_": "relu"}
 
 NORMALISATION_MODULES = (nn.BatchNorm1d, nn.BatchNorm2d, PyGBatchNorm)
 REMOVED_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)

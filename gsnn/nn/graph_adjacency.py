@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_edge_index
 
 from gsnn.nn.time_constant import map_steps
@@ -145,6 +146,23 @@ class GraphAdjacency:
             matrix = coo.to_sparse_csr()
         return cls(matrix, fanout)
 
+    @classmethod
+    def gcn_normalised(
+        cls,
+        edge_index: Tensor,
+        edge_weight: Optional[Tensor],
+        num_nodes: int,
+        dtype: torch.dtype,
+        add_self_loops: bool = True,
+    ) -> "GraphAdjacency":
+        r"""The symmetric normalisation :math:`\hat{\mathbf{D}}^{-1/2} \hat{\mathbf{A}}
+        \hat{\mathbf{D}}^{-1/2}` of PyG's ``gcn_norm`` (SGC, SSGC, MixHop; TAGCN without
+        self loops)."""
+        edge_index, edge_weight = gcn_norm(
+            edge_index, edge_weight, num_nodes, False, add_self_loops, dtype=dtype
+        )
+        return cls.from_edges(edge_index, edge_weight, num_nodes, dtype)
+
     def __deepcopy__(self, memo) -> "GraphAdjacency":
         # torch cannot deep-copy sparse CSR storage; rebuild it from cloned parts
         matrix = torch.sparse_csr_tensor(
@@ -159,6 +177,31 @@ class GraphAdjacency:
     def num_entries(self) -> int:
         """Number of stored (target, source) pairs."""
         return int(self.matrix.values().numel())
+
+    def unit_pattern(self) -> Tensor:
+        """The same sparsity with every stored entry set to one (for counting synapses)."""
+        return torch.sparse_csr_tensor(
+            self.matrix.crow_indices(),
+            self.matrix.col_indices(),
+            torch.ones_like(self.matrix.values()),
+            self.matrix.shape,
+        )
+
+    def walk_counts(self, hops: int) -> Tensor:
+        r"""Walks of each length along the stored entries, counted from their source.
+
+        Row ``k`` holds, for every node ``j``, the number of walks of length
+        ``k`` that leave ``j`` (row 0 is all ones): the synapses one event at
+        ``j`` passes through in ``k`` hops of propagation.
+
+        Shapes:
+            - **output:** :math:`(\text{hops} + 1, N)`
+        """
+        pattern = self.unit_pattern()
+        walks = [torch.ones(1, self.matrix.shape[1], dtype=self.matrix.values().dtype)]
+        for _ in range(hops):
+            walks.append(walks[-1] @ pattern)  # column sums: walks leaving each source node
+        return torch.cat(walks)
 
     def propagate(self, x: Tensor) -> Tensor:
         r"""Aggregate :math:`\mathbf{A}\mathbf{X}(t)` for all steps in one sparse matmul.

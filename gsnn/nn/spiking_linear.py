@@ -1,9 +1,11 @@
 """Time-batched linear layer for spike inputs."""
 
 import math
+from typing import Optional, Union
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.nn import Linear as PyGLinear
 
 from gsnn.nn.registry import converts
 from gsnn.nn.silent_rows import matmul_skipping_silent_rows
@@ -11,7 +13,7 @@ from gsnn.nn.synaptic_layer import WeightedLayer
 from gsnn.nn.time_constant import map_steps
 
 
-@converts(nn.Linear)
+@converts(nn.Linear, PyGLinear)
 class SpikingLinear(WeightedLayer):
     r"""A linear layer applied to all time steps in one matmul.
 
@@ -49,11 +51,32 @@ class SpikingLinear(WeightedLayer):
             nn.init.uniform_(self.bias, -bound, bound)
 
     @classmethod
-    def from_ann(cls, linear: nn.Linear) -> "SpikingLinear":
-        """Copy the weights of a trained :class:`torch.nn.Linear`."""
-        layer = cls(linear.in_features, linear.out_features, bias=linear.bias is not None)
-        layer.load_state_dict(linear.state_dict())
-        return layer.to(linear.weight.dtype)
+    def from_ann(cls, linear: Union[nn.Linear, PyGLinear]) -> "SpikingLinear":
+        """Copy the weights of a trained :class:`torch.nn.Linear` or
+        :class:`torch_geometric.nn.Linear`.
+
+        Raises:
+            ValueError: PyG's layer is lazy (``in_channels=-1``) and has not yet
+                seen an input, so it has no weights to copy.
+        """
+        if isinstance(linear.weight, nn.parameter.UninitializedParameter):
+            raise ValueError(
+                f"torch_geometric.nn.Linear({linear.in_channels}, {linear.out_channels}) is lazy "
+                "and has no weights yet: run the model once on data (or give in_channels) "
+                "before converting."
+            )
+        return cls.with_weights(linear.weight, linear.bias)
+
+    @classmethod
+    def with_weights(cls, weight: Tensor, bias: Optional[Tensor]) -> "SpikingLinear":
+        """A layer holding copies of ``weight`` :math:`(F_{out}, F_{in})` and ``bias``, in
+        their dtype (created in it, so that float64 weights are not rounded on the way)."""
+        out_features, in_features = weight.shape
+        layer = cls(in_features, out_features, bias=bias is not None).to(weight.dtype)
+        layer.weight.data.copy_(weight.detach())
+        if bias is not None:
+            layer.bias.data.copy_(bias.detach())
+        return layer
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() < 2 or x.shape[-1] != self.in_features:

@@ -5,7 +5,6 @@ from typing import Optional
 import torch
 from torch import Tensor
 from torch_geometric.nn import SGConv
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.registry import converts
@@ -74,10 +73,9 @@ class SpikingSGConv(SpikingGraphLayer):
     def build_adjacency(
         self, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
     ) -> GraphAdjacency:
-        edge_index, edge_weight = gcn_norm(
-            edge_index, edge_weight, num_nodes, False, self.add_self_loops, dtype=dtype
+        return GraphAdjacency.gcn_normalised(
+            edge_index, edge_weight, num_nodes, dtype, self.add_self_loops
         )
-        return GraphAdjacency.from_edges(edge_index, edge_weight, num_nodes, dtype)
 
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
@@ -92,16 +90,8 @@ class SpikingSGConv(SpikingGraphLayer):
     ) -> Tensor:
         """Accumulates per unit event at node ``j``: its ``K``-hop walks times ``F_out``."""
         adjacency = self.adjacency(x, edge_index, edge_weight)
-        pattern = torch.sparse_csr_tensor(
-            adjacency.matrix.crow_indices(),
-            adjacency.matrix.col_indices(),
-            torch.ones_like(adjacency.matrix.values()),
-            adjacency.matrix.shape,
-        )
-        walks = torch.ones(1, x.shape[1], dtype=x.dtype)
-        for _ in range(self.K):
-            walks = walks @ pattern  # column sums: walks leaving each source node
-        return walks.T * self.out_channels
+        walks = adjacency.walk_counts(self.K)[-1].to(x.dtype)
+        return walks.unsqueeze(1) * self.out_channels
 
     def dense_macs(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None

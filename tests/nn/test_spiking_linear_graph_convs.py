@@ -1,0 +1,211 @@
+"""The PyG convolutions that are linear in their input for a fixed graph, against PyG itself.
+
+One row per layer option in ``VARIANTS``: the spiking layer built by ``from_ann``
+must equal the PyG layer at every step (float64), count its accumulates as the
+unit-weight network of its computation does, and fold thresholds and batch norm.
+"""
+
+import copy
+from typing import Callable, NamedTuple
+
+import pytest
+import torch
+from test_spiking_layers import (
+    F64,
+    F_IN,
+    F_OUT,
+    TINY_EDGES,
+    TINY_SPIKES,
+    T,
+    close,
+    random_graph,
+    random_spikes,
+    randomised,
+    sops,
+)
+from torch_geometric.nn import (
+    Linear,
+)
+
+from gsnn.coding import AnalogCoder
+from gsnn.nn import SpikingLinear
+
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+
+
+class Variant(NamedTuple):
+    name: str
+    pyg: type  # built as pyg(F_IN, F_OUT, **options)
+    spiking: type
+    options: dict = {}
+    weighted: bool = True  # takes edge weights
+    graph: Callable = random_graph  # (seed, weighted) -> (n, edge_index, edge_weight)
+
+
+# fmt: off
+VARIANTS = [
+]
+# fmt: on
+IDS = [variant.name for variant in VARIANTS]
+
+
+def build(variant, seed):
+    torch.manual_seed(seed)
+    pyg = randomised(variant.pyg(F_IN, F_OUT, **variant.options).double(), seed)
+    layer = variant.spiking.from_ann(pyg)
+    if hasattr(pyg, "cached"):  # PyG's cache holds propagated features, stale after step 0
+        pyg.cached = False
+    return pyg, layer
+
+
+def graphs(variant):
+    """(seed, n, edge_index, edge_weight) a variant is checked on; weighted if it takes weights."""
+    cases = [(10, False), (11, False), (12, False)]
+    cases += [(13, True), (14, True)] if variant.weighted else []
+    return [(seed,) + variant.graph(seed, weighted) for seed, weighted in cases]
+
+
+def call(module, x, edge_index, edge_weight, **options):
+    if edge_weight is None:
+        return module(x, edge_index, **options)
+    return module(x, edge_index, edge_weight, **options)
+
+
+def out_channels(pyg):
+    return len(getattr(pyg, "powers", [0])) * F_OUT
+
+
+# --------------------------------------------------------------- against PyG, every step
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
+def test_matches_pyg_at_every_step(variant):
+    for seed, n, edge_index, edge_weight in graphs(variant):
+        pyg, layer = build(variant, seed)
+        spikes = random_spikes(seed, T, n, F_IN)
+        out = call(layer, spikes, edge_index, edge_weight)
+        assert out.shape == (T, n, out_channels(pyg)) and out.dtype == F64
+        for t in range(T):
+            close(out[t], call(pyg, spikes[t], edge_index, edge_weight))
+        # time averaging commutes with the layer; a second call (cached adjacency) is the same
+        close(out.mean(0), call(pyg, spikes.mean(0), edge_index, edge_weight))
+        close(call(layer, spikes, edge_index, edge_weight), out)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
+def test_time_constant_input_is_computed_once_and_equals_pyg(variant):
+    _, n, edge_index, edge_weight = graphs(variant)[-1]
+    pyg, layer = build(variant, 50)
+    features = torch.randn(n, F_IN, generator=torch.Generator().manual_seed(51), dtype=F64)
+    analog = AnalogCoder()(features, T)
+    out = call(layer, analog, edge_index, edge_weight)
+    assert out.stride(0) == 0
+    close(out[0], call(pyg, features, edge_index, edge_weight))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
+def test_from_ann_copies_every_weight(variant):
+    pyg, layer = build(variant, 3)
+    assert {p.dtype for p in layer.parameters()} == {F64}
+
+    def flat(module):
+        return torch.sort(torch.cat([p.detach().flatten() for p in module.parameters()]))[0]
+
+    assert torch.equal(flat(pyg), flat(layer))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
+def test_repr_is_pygs_with_the_spiking_prefix(variant):
+    pyg, layer = build(variant, 4)
+    assert repr(layer) == f"Spiking{pyg!r}"
+
+
+# ------------------------------------------------------- threshold and batch-norm folding
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
+def test_scale_inputs_and_fold_output_affine(variant):
+    _, n, edge_index, edge_weight = graphs(variant)[-1]
+    pyg, layer = build(variant, 60)
+    spikes = random_spikes(60, T, n, F_IN)
+    g = torch.Generator().manual_seed(61)
+    gain = 0.25 + torch.rand(F_IN, generator=g, dtype=F64)
+    scale = torch.randn(out_channels(pyg), generator=g, dtype=F64)
+    shift = torch.randn(out_channels(pyg), generator=g, dtype=F64)
+    scaled, folded = copy.deepcopy(layer), copy.deepcopy(layer)
+
+    scaled.scale_inputs_(gain)
+    folded.fold_output_affine_(scale, shift)
+    out_scaled = call(scaled, spikes, edge_index, edge_weight)
+    out_folded = call(folded, spikes, edge_index, edge_weight)
+    for t in range(T):
+        close(out_scaled[t], call(pyg, spikes[t] * gain, edge_index, edge_weight))
+        close(out_folded[t], call(pyg, spikes[t], edge_index, edge_weight) * scale + shift)
+    assert all(p.dtype == F64 for p in folded.parameters())
+
+
+# ------------------------------------------------------------------- option refusals
+REFUSED_AGGREGATIONS = [
+]
+
+
+@pytest.mark.parametrize("pyg, spiking", REFUSED_AGGREGATIONS)
+def test_another_aggregation_is_refused_by_name(pyg, spiking):
+    conv = pyg()
+    with pytest.raises(ValueError, match=rf"{type(conv).__name__} with aggr='(mean|max)'.*'add'"):
+        spiking.from_ann(conv)
+
+
+# --------------------------------------------------------- accumulates per unit event
+def paths(pattern, hops):
+    """Row vectors: walks of the unit network leaving each node after ``0..hops`` hops."""
+    rows = [torch.ones(1, pattern.shape[0], dtype=F64)]
+    for _ in range(hops):
+        rows.append(rows[-1] @ pattern)
+    return torch.cat(rows)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+    ],
+)
+def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
+    variant = VARIANTS[IDS.index(name)]
+    for seed, self_loops in ((70, False), (71, True)):
+        n, edge_index, _ = random_graph(seed, weighted=False, self_loops=self_loops)
+        _, layer = build(variant, seed)
+        spikes = torch.randint(-1, 2, (T, n, F_IN), generator=torch.Generator().manual_seed(seed))
+        spikes = spikes.to(F64)  # signed spikes count by magnitude
+        reference = (spikes.abs().sum((0, 2)) * expected(n, edge_index) * F_OUT).sum().item()
+        assert sops(layer, spikes, edge_index) == reference
+
+
+# tiny graph: 4 nodes, 5 edges without loops; F_in = 2, F_out = 3 (n, fi, fo, nnz below)
+DENSE_MACS = [
+]
+
+
+@pytest.mark.parametrize("layer, expected", DENSE_MACS)
+def test_dense_macs_hand_count(layer, expected):
+    assert layer().double().dense_macs(TINY_SPIKES, TINY_EDGES) == expected
+
+
+# ------------------------------------------------------------- torch_geometric.nn.Linear
+def test_pyg_linear_becomes_a_spiking_linear_with_its_weights():
+    torch.manual_seed(5)
+    linear = randomised(Linear(F_IN, F_OUT).double(), 5)
+    layer = SpikingLinear.from_ann(linear)
+    spikes = random_spikes(5, T, 9, F_IN)
+    out = layer(spikes)
+    for t in range(T):
+        close(out[t], linear(spikes[t]))
+    no_bias = SpikingLinear.from_ann(Linear(F_IN, F_OUT, bias=False))
+    assert no_bias.bias is None
+    # torch's Linear too keeps float64 weights unrounded
+    torch_linear = randomised(torch.nn.Linear(F_IN, F_OUT).double(), 6)
+    assert torch.equal(SpikingLinear.from_ann(torch_linear).weight, torch_linear.weight)
+
+
+def test_lazy_pyg_linear_is_refused_until_it_has_seen_an_input():
+    lazy = Linear(-1, F_OUT)
+    with pytest.raises(ValueError, match=r"Linear\(-1, 4\) is lazy.*run the model once"):
+        SpikingLinear.from_ann(lazy)
+    lazy(torch.rand(3, F_IN))
+    assert SpikingLinear.from_ann(lazy).in_features == F_IN
