@@ -12,6 +12,7 @@ from gsnn.nn.one_to_one_synapse import OneToOneSynapse
 from gsnn.nn.readout import MeanReadout, SumReadout, WeightedSumReadout
 from gsnn.nn.spike_delay import SpikeDelay
 from gsnn.nn.spiking_avg_pool2d import SpikingAvgPool2d
+from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
 from gsnn.nn.spiking_conv2d import SpikingConv2d
 from gsnn.nn.spiking_flatten import SpikingFlatten
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
@@ -30,6 +31,7 @@ __all__ = [
     "OneToOneSynapse",
     "SpikeDelay",
     "SpikingAvgPool2d",
+    "SpikingClusterGCNConv",
     "SpikingConv2d",
     "SpikingFlatten",
     "SpikingGCNConv",

@@ -13,6 +13,7 @@ from test_convert_exactness import CLASSES, FEATURES, HIDDEN, NODES, graph, rand
 from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.nn import (
+    ClusterGCNConv,
     GCNConv,
     Linear,
 )
@@ -25,6 +26,7 @@ __all__ = ["graph"]  # the shared module fixture
 
 # conv(in, out) and the width of its output for out channels
 CONVS = {
+    "cluster_gcn": (lambda i, o: ClusterGCNConv(i, o, diag_lambda=0.5), 1),
 }
 
 

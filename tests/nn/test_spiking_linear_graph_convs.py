@@ -22,15 +22,26 @@ from test_spiking_layers import (
     random_spikes,
     randomised,
     sops,
+    unit_pattern,
 )
 from torch_geometric.nn import (
+    ClusterGCNConv,
     Linear,
 )
+from torch_geometric.utils import add_self_loops
 
 from gsnn.coding import AnalogCoder
 from gsnn.nn import SpikingLinear
+from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+
+
+def graph_with_every_loop(seed, weighted):
+    """ClusterGCNConv(add_self_loops=False) runs in PyG only with one loop per node, in order."""
+    n, edge_index, edge_weight = random_graph(seed, weighted)
+    edge_index, edge_weight = add_self_loops(edge_index, edge_weight, fill_value=1.0, num_nodes=n)
+    return n, edge_index, edge_weight
 
 
 class Variant(NamedTuple):
@@ -44,6 +55,11 @@ class Variant(NamedTuple):
 
 # fmt: off
 VARIANTS = [
+    Variant("cluster", ClusterGCNConv, SpikingClusterGCNConv, weighted=False),
+    Variant("cluster-diag", ClusterGCNConv, SpikingClusterGCNConv, {"diag_lambda": 0.7}, False),
+    Variant("cluster-no-bias", ClusterGCNConv, SpikingClusterGCNConv, {"bias": False}, False),
+    Variant("cluster-own-loops", ClusterGCNConv, SpikingClusterGCNConv,
+            {"diag_lambda": 0.3, "add_self_loops": False}, False, graph_with_every_loop),
 ]
 # fmt: on
 IDS = [variant.name for variant in VARIANTS]
@@ -142,6 +158,7 @@ def test_scale_inputs_and_fold_output_affine(variant):
 
 # ------------------------------------------------------------------- option refusals
 REFUSED_AGGREGATIONS = [
+    (lambda: ClusterGCNConv(F_IN, F_OUT, aggr="mean"), SpikingClusterGCNConv),
 ]
 
 
@@ -164,6 +181,7 @@ def paths(pattern, hops):
 @pytest.mark.parametrize(
     "name, expected",
     [
+        ("cluster", lambda n, e: unit_pattern(n, e, True).sum(0) + 1),
     ],
 )
 def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
@@ -179,6 +197,7 @@ def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
 
 # tiny graph: 4 nodes, 5 edges without loops; F_in = 2, F_out = 3 (n, fi, fo, nnz below)
 DENSE_MACS = [
+    (lambda: SpikingClusterGCNConv(2, 3), (5 + 4) * 2 + 2 * 4 * 2 * 3),
 ]
 
 
