@@ -16,6 +16,7 @@ from torch_geometric.nn import (
     ClusterGCNConv,
     GCNConv,
     Linear,
+    TAGConv,
 )
 
 import gsnn
@@ -27,6 +28,7 @@ __all__ = ["graph"]  # the shared module fixture
 # conv(in, out) and the width of its output for out channels
 CONVS = {
     "cluster_gcn": (lambda i, o: ClusterGCNConv(i, o, diag_lambda=0.5), 1),
+    "tag": (lambda i, o: TAGConv(i, o, K=2), 1),
 }
 
 

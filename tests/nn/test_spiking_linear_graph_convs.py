@@ -27,12 +27,14 @@ from test_spiking_layers import (
 from torch_geometric.nn import (
     ClusterGCNConv,
     Linear,
+    TAGConv,
 )
 from torch_geometric.utils import add_self_loops
 
 from gsnn.coding import AnalogCoder
 from gsnn.nn import SpikingLinear
 from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
+from gsnn.nn.spiking_tag_conv import SpikingTAGConv
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
 
@@ -60,6 +62,10 @@ VARIANTS = [
     Variant("cluster-no-bias", ClusterGCNConv, SpikingClusterGCNConv, {"bias": False}, False),
     Variant("cluster-own-loops", ClusterGCNConv, SpikingClusterGCNConv,
             {"diag_lambda": 0.3, "add_self_loops": False}, False, graph_with_every_loop),
+    Variant("tag-k1", TAGConv, SpikingTAGConv, {"K": 1}),
+    Variant("tag-k3", TAGConv, SpikingTAGConv),
+    Variant("tag-no-norm", TAGConv, SpikingTAGConv, {"K": 2, "normalize": False}),
+    Variant("tag-no-bias", TAGConv, SpikingTAGConv, {"K": 2, "bias": False}),
 ]
 # fmt: on
 IDS = [variant.name for variant in VARIANTS]
@@ -159,6 +165,7 @@ def test_scale_inputs_and_fold_output_affine(variant):
 # ------------------------------------------------------------------- option refusals
 REFUSED_AGGREGATIONS = [
     (lambda: ClusterGCNConv(F_IN, F_OUT, aggr="mean"), SpikingClusterGCNConv),
+    (lambda: TAGConv(F_IN, F_OUT, aggr="mean"), SpikingTAGConv),
 ]
 
 
@@ -167,6 +174,11 @@ def test_another_aggregation_is_refused_by_name(pyg, spiking):
     conv = pyg()
     with pytest.raises(ValueError, match=rf"{type(conv).__name__} with aggr='(mean|max)'.*'add'"):
         spiking.from_ann(conv)
+
+
+def test_another_flow_is_refused_by_name():
+    with pytest.raises(ValueError, match="TAGConv with flow='target_to_source'"):
+        SpikingTAGConv.from_ann(TAGConv(F_IN, F_OUT, flow="target_to_source"))
 
 
 # --------------------------------------------------------- accumulates per unit event
@@ -182,6 +194,7 @@ def paths(pattern, hops):
     "name, expected",
     [
         ("cluster", lambda n, e: unit_pattern(n, e, True).sum(0) + 1),
+        ("tag-k3", lambda n, e: paths(unit_pattern(n, e, False), 3).sum(0)),
     ],
 )
 def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
@@ -198,6 +211,7 @@ def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
 # tiny graph: 4 nodes, 5 edges without loops; F_in = 2, F_out = 3 (n, fi, fo, nnz below)
 DENSE_MACS = [
     (lambda: SpikingClusterGCNConv(2, 3), (5 + 4) * 2 + 2 * 4 * 2 * 3),
+    (lambda: SpikingTAGConv(2, 3, K=2), 2 * 5 * 2 + 3 * 4 * 2 * 3),
 ]
 
 
