@@ -12,6 +12,7 @@ from gsnn.nn.one_to_one_synapse import OneToOneSynapse
 from gsnn.nn.readout import MeanReadout, SumReadout, WeightedSumReadout
 from gsnn.nn.spike_delay import SpikeDelay
 from gsnn.nn.spiking_avg_pool2d import SpikingAvgPool2d
+from gsnn.nn.spiking_cheb_conv import SpikingChebConv
 from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
 from gsnn.nn.spiking_conv2d import SpikingConv2d
 from gsnn.nn.spiking_flatten import SpikingFlatten
@@ -32,6 +33,7 @@ __all__ = [
     "OneToOneSynapse",
     "SpikeDelay",
     "SpikingAvgPool2d",
+    "SpikingChebConv",
     "SpikingClusterGCNConv",
     "SpikingConv2d",
     "SpikingFlatten",

@@ -13,6 +13,7 @@ from test_convert_exactness import CLASSES, FEATURES, HIDDEN, NODES, graph, rand
 from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.nn import (
+    ChebConv,
     ClusterGCNConv,
     GCNConv,
     Linear,
@@ -29,6 +30,8 @@ __all__ = ["graph"]  # the shared module fixture
 CONVS = {
     "cluster_gcn": (lambda i, o: ClusterGCNConv(i, o, diag_lambda=0.5), 1),
     "tag": (lambda i, o: TAGConv(i, o, K=2), 1),
+    "cheb": (lambda i, o: ChebConv(i, o, K=3), 1),
+    "cheb_rw": (lambda i, o: ChebConv(i, o, K=3, normalization="rw"), 1),
 }
 
 

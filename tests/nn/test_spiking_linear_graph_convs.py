@@ -25,6 +25,7 @@ from test_spiking_layers import (
     unit_pattern,
 )
 from torch_geometric.nn import (
+    ChebConv,
     ClusterGCNConv,
     Linear,
     TAGConv,
@@ -33,6 +34,7 @@ from torch_geometric.utils import add_self_loops
 
 from gsnn.coding import AnalogCoder
 from gsnn.nn import SpikingLinear
+from gsnn.nn.spiking_cheb_conv import SpikingChebConv
 from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
 from gsnn.nn.spiking_tag_conv import SpikingTAGConv
 
@@ -66,6 +68,12 @@ VARIANTS = [
     Variant("tag-k3", TAGConv, SpikingTAGConv),
     Variant("tag-no-norm", TAGConv, SpikingTAGConv, {"K": 2, "normalize": False}),
     Variant("tag-no-bias", TAGConv, SpikingTAGConv, {"K": 2, "bias": False}),
+    Variant("cheb-k1", ChebConv, SpikingChebConv, {"K": 1}),
+    Variant("cheb-k2-sym", ChebConv, SpikingChebConv, {"K": 2}),
+    Variant("cheb-k4-sym", ChebConv, SpikingChebConv, {"K": 4}),
+    Variant("cheb-k3-rw", ChebConv, SpikingChebConv, {"K": 3, "normalization": "rw"}),
+    Variant("cheb-k3-none", ChebConv, SpikingChebConv, {"K": 3, "normalization": None}),
+    Variant("cheb-no-bias", ChebConv, SpikingChebConv, {"K": 3, "bias": False}),
 ]
 # fmt: on
 IDS = [variant.name for variant in VARIANTS]
@@ -166,6 +174,7 @@ def test_scale_inputs_and_fold_output_affine(variant):
 REFUSED_AGGREGATIONS = [
     (lambda: ClusterGCNConv(F_IN, F_OUT, aggr="mean"), SpikingClusterGCNConv),
     (lambda: TAGConv(F_IN, F_OUT, aggr="mean"), SpikingTAGConv),
+    (lambda: ChebConv(F_IN, F_OUT, K=2, aggr="max"), SpikingChebConv),
 ]
 
 
@@ -181,6 +190,41 @@ def test_another_flow_is_refused_by_name():
         SpikingTAGConv.from_ann(TAGConv(F_IN, F_OUT, flow="target_to_source"))
 
 
+def test_cheb_lambda_max_number_and_per_graph_match_pyg():
+    n, edge_index, edge_weight = random_graph(80, weighted=True)
+    batch = (torch.arange(n) >= n // 2).long()  # two "graphs" (edges may cross: PyG allows it)
+    pyg, layer = build(VARIANTS[IDS.index("cheb-k4-sym")], 80)
+    spikes = random_spikes(80, T, n, F_IN)
+    for options in (
+        {"lambda_max": 1.5},
+        {"lambda_max": torch.tensor([1.2, 1.9], dtype=F64), "batch": batch},
+    ):
+        out = call(layer, spikes, edge_index, edge_weight, **options)
+        for t in range(T):
+            close(out[t], call(pyg, spikes[t], edge_index, edge_weight, **options))
+    with pytest.raises(ValueError, match="one per graph.*pass batch"):
+        layer(spikes, edge_index, lambda_max=torch.tensor([1.2, 1.9]))
+
+
+def cheb_pattern(n, edge_index, normalization):
+    """The pattern of PyG's own scaled Laplacian (ChebConv.__norm__), zero entries dropped."""
+    conv = ChebConv(F_IN, F_OUT, K=2, normalization=normalization)
+    index, weight = conv.__norm__(edge_index, n, None, normalization, dtype=F64)
+    dense = torch.zeros(n, n, dtype=F64).index_put_((index[1], index[0]), weight, accumulate=True)
+    return (dense != 0).to(F64)
+
+
+def test_cheb_sym_drops_the_zero_diagonal():
+    """At lambda_max = 2 the diagonal of 2 L / lambda_max - I is zero: not stored, not counted."""
+    n, edge_index, _ = random_graph(81, weighted=False, self_loops=True)
+    layer = SpikingChebConv(F_IN, F_OUT, K=2).double()
+    operator = layer.scaled_laplacian(random_spikes(81, T, n, F_IN), edge_index, None, None, None)
+    dense = operator.matrix.to_dense()
+    assert torch.equal(dense.diagonal(), torch.zeros(n, dtype=F64))
+    assert operator.num_entries == int((dense != 0).sum())
+    assert torch.equal((dense != 0).to(F64), cheb_pattern(n, edge_index, "sym"))
+
+
 # --------------------------------------------------------- accumulates per unit event
 def paths(pattern, hops):
     """Row vectors: walks of the unit network leaving each node after ``0..hops`` hops."""
@@ -190,11 +234,21 @@ def paths(pattern, hops):
     return torch.cat(rows)
 
 
+def chebyshev_paths(pattern, hops):
+    """Row vectors: paths through the unit recurrence c_k = c_{k-1} P + c_{k-2}."""
+    rows = [torch.ones(1, pattern.shape[0], dtype=F64)]
+    for hop in range(1, hops + 1):
+        rows.append(rows[-1] @ pattern + (rows[-2] if hop > 1 else 0))
+    return torch.cat(rows)
+
+
 @pytest.mark.parametrize(
     "name, expected",
     [
         ("cluster", lambda n, e: unit_pattern(n, e, True).sum(0) + 1),
         ("tag-k3", lambda n, e: paths(unit_pattern(n, e, False), 3).sum(0)),
+        ("cheb-k4-sym", lambda n, e: chebyshev_paths(cheb_pattern(n, e, "sym"), 3).sum(0)),
+        ("cheb-k3-none", lambda n, e: chebyshev_paths(cheb_pattern(n, e, None), 2).sum(0)),
     ],
 )
 def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
@@ -212,6 +266,7 @@ def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
 DENSE_MACS = [
     (lambda: SpikingClusterGCNConv(2, 3), (5 + 4) * 2 + 2 * 4 * 2 * 3),
     (lambda: SpikingTAGConv(2, 3, K=2), 2 * 5 * 2 + 3 * 4 * 2 * 3),
+    (lambda: SpikingChebConv(2, 3, K=3), 2 * 5 * 2 + 4 * 2 + 3 * 4 * 2 * 3),  # no zero diagonal
 ]
 
 
