@@ -23,6 +23,7 @@ from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
 from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
 from gsnn.nn.spiking_sg_conv import SpikingSGConv
+from gsnn.nn.spiking_ssg_conv import SpikingSSGConv
 from gsnn.nn.spiking_tag_conv import SpikingTAGConv
 from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.synaptic_layer import SynapticLayer, WeightedLayer
@@ -44,6 +45,7 @@ __all__ = [
     "SpikingMaxPool2d",
     "SpikingSAGEConv",
     "SpikingSGConv",
+    "SpikingSSGConv",
     "SpikingTAGConv",
     "StructuralOp",
     "SumReadout",

@@ -17,6 +17,7 @@ from torch_geometric.nn import (
     ClusterGCNConv,
     GCNConv,
     Linear,
+    SSGConv,
     TAGConv,
 )
 
@@ -32,6 +33,7 @@ CONVS = {
     "tag": (lambda i, o: TAGConv(i, o, K=2), 1),
     "cheb": (lambda i, o: ChebConv(i, o, K=3), 1),
     "cheb_rw": (lambda i, o: ChebConv(i, o, K=3, normalization="rw"), 1),
+    "ssg": (lambda i, o: SSGConv(i, o, alpha=0.1, K=2), 1),
 }
 
 

@@ -28,6 +28,7 @@ from torch_geometric.nn import (
     ChebConv,
     ClusterGCNConv,
     Linear,
+    SSGConv,
     TAGConv,
 )
 from torch_geometric.utils import add_self_loops
@@ -36,6 +37,7 @@ from gsnn.coding import AnalogCoder
 from gsnn.nn import SpikingLinear
 from gsnn.nn.spiking_cheb_conv import SpikingChebConv
 from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
+from gsnn.nn.spiking_ssg_conv import SpikingSSGConv
 from gsnn.nn.spiking_tag_conv import SpikingTAGConv
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
@@ -74,6 +76,12 @@ VARIANTS = [
     Variant("cheb-k3-rw", ChebConv, SpikingChebConv, {"K": 3, "normalization": "rw"}),
     Variant("cheb-k3-none", ChebConv, SpikingChebConv, {"K": 3, "normalization": None}),
     Variant("cheb-no-bias", ChebConv, SpikingChebConv, {"K": 3, "bias": False}),
+    Variant("ssg-k1", SSGConv, SpikingSSGConv, {"alpha": 0.1}),
+    Variant("ssg-k3", SSGConv, SpikingSSGConv, {"alpha": 0.3, "K": 3}),
+    Variant("ssg-no-loops", SSGConv, SpikingSSGConv,
+            {"alpha": 0.2, "K": 2, "add_self_loops": False}),
+    Variant("ssg-cached-no-bias", SSGConv, SpikingSSGConv,
+            {"alpha": 0.1, "K": 2, "cached": True, "bias": False}),
 ]
 # fmt: on
 IDS = [variant.name for variant in VARIANTS]
@@ -175,6 +183,7 @@ REFUSED_AGGREGATIONS = [
     (lambda: ClusterGCNConv(F_IN, F_OUT, aggr="mean"), SpikingClusterGCNConv),
     (lambda: TAGConv(F_IN, F_OUT, aggr="mean"), SpikingTAGConv),
     (lambda: ChebConv(F_IN, F_OUT, K=2, aggr="max"), SpikingChebConv),
+    (lambda: SSGConv(F_IN, F_OUT, alpha=0.1, aggr="mean"), SpikingSSGConv),
 ]
 
 
@@ -249,6 +258,7 @@ def chebyshev_paths(pattern, hops):
         ("tag-k3", lambda n, e: paths(unit_pattern(n, e, False), 3).sum(0)),
         ("cheb-k4-sym", lambda n, e: chebyshev_paths(cheb_pattern(n, e, "sym"), 3).sum(0)),
         ("cheb-k3-none", lambda n, e: chebyshev_paths(cheb_pattern(n, e, None), 2).sum(0)),
+        ("ssg-k3", lambda n, e: paths(unit_pattern(n, e, True), 3).sum(0)),
     ],
 )
 def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
@@ -267,6 +277,7 @@ DENSE_MACS = [
     (lambda: SpikingClusterGCNConv(2, 3), (5 + 4) * 2 + 2 * 4 * 2 * 3),
     (lambda: SpikingTAGConv(2, 3, K=2), 2 * 5 * 2 + 3 * 4 * 2 * 3),
     (lambda: SpikingChebConv(2, 3, K=3), 2 * 5 * 2 + 4 * 2 + 3 * 4 * 2 * 3),  # no zero diagonal
+    (lambda: SpikingSSGConv(2, 3, alpha=0.1, K=2), 2 * (5 + 4) * 2 + 3 * 4 * 2 + 4 * 2 * 3),
 ]
 
 
