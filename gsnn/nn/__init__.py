@@ -21,6 +21,7 @@ from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
+from gsnn.nn.spiking_mixhop_conv import SpikingMixHopConv
 from gsnn.nn.spiking_sage_conv import SpikingSAGEConv
 from gsnn.nn.spiking_sg_conv import SpikingSGConv
 from gsnn.nn.spiking_ssg_conv import SpikingSSGConv
@@ -43,6 +44,7 @@ __all__ = [
     "SpikingGraphLayer",
     "SpikingLinear",
     "SpikingMaxPool2d",
+    "SpikingMixHopConv",
     "SpikingSAGEConv",
     "SpikingSGConv",
     "SpikingSSGConv",

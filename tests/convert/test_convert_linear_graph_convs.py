@@ -17,6 +17,7 @@ from torch_geometric.nn import (
     ClusterGCNConv,
     GCNConv,
     Linear,
+    MixHopConv,
     SSGConv,
     TAGConv,
 )
@@ -34,6 +35,7 @@ CONVS = {
     "cheb": (lambda i, o: ChebConv(i, o, K=3), 1),
     "cheb_rw": (lambda i, o: ChebConv(i, o, K=3, normalization="rw"), 1),
     "ssg": (lambda i, o: SSGConv(i, o, alpha=0.1, K=2), 1),
+    "mixhop": (lambda i, o: MixHopConv(i, o), 3),
 }
 
 

@@ -28,6 +28,7 @@ from torch_geometric.nn import (
     ChebConv,
     ClusterGCNConv,
     Linear,
+    MixHopConv,
     SSGConv,
     TAGConv,
 )
@@ -37,6 +38,7 @@ from gsnn.coding import AnalogCoder
 from gsnn.nn import SpikingLinear
 from gsnn.nn.spiking_cheb_conv import SpikingChebConv
 from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
+from gsnn.nn.spiking_mixhop_conv import SpikingMixHopConv
 from gsnn.nn.spiking_ssg_conv import SpikingSSGConv
 from gsnn.nn.spiking_tag_conv import SpikingTAGConv
 
@@ -82,6 +84,10 @@ VARIANTS = [
             {"alpha": 0.2, "K": 2, "add_self_loops": False}),
     Variant("ssg-cached-no-bias", SSGConv, SpikingSSGConv,
             {"alpha": 0.1, "K": 2, "cached": True, "bias": False}),
+    Variant("mixhop", MixHopConv, SpikingMixHopConv),
+    Variant("mixhop-unsorted", MixHopConv, SpikingMixHopConv, {"powers": [2, 0, 3]}),
+    Variant("mixhop-no-loops-no-bias", MixHopConv, SpikingMixHopConv,
+            {"powers": [1, 2], "add_self_loops": False, "bias": False}),
 ]
 # fmt: on
 IDS = [variant.name for variant in VARIANTS]
@@ -110,6 +116,7 @@ def call(module, x, edge_index, edge_weight, **options):
 
 
 def out_channels(pyg):
+    """Output width: MixHopConv concatenates one block per power."""
     return len(getattr(pyg, "powers", [0])) * F_OUT
 
 
@@ -184,6 +191,7 @@ REFUSED_AGGREGATIONS = [
     (lambda: TAGConv(F_IN, F_OUT, aggr="mean"), SpikingTAGConv),
     (lambda: ChebConv(F_IN, F_OUT, K=2, aggr="max"), SpikingChebConv),
     (lambda: SSGConv(F_IN, F_OUT, alpha=0.1, aggr="mean"), SpikingSSGConv),
+    (lambda: MixHopConv(F_IN, F_OUT, aggr="mean"), SpikingMixHopConv),
 ]
 
 
@@ -259,6 +267,7 @@ def chebyshev_paths(pattern, hops):
         ("cheb-k4-sym", lambda n, e: chebyshev_paths(cheb_pattern(n, e, "sym"), 3).sum(0)),
         ("cheb-k3-none", lambda n, e: chebyshev_paths(cheb_pattern(n, e, None), 2).sum(0)),
         ("ssg-k3", lambda n, e: paths(unit_pattern(n, e, True), 3).sum(0)),
+        ("mixhop-unsorted", lambda n, e: paths(unit_pattern(n, e, True), 3)[[2, 0, 3]].sum(0)),
     ],
 )
 def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
@@ -278,6 +287,7 @@ DENSE_MACS = [
     (lambda: SpikingTAGConv(2, 3, K=2), 2 * 5 * 2 + 3 * 4 * 2 * 3),
     (lambda: SpikingChebConv(2, 3, K=3), 2 * 5 * 2 + 4 * 2 + 3 * 4 * 2 * 3),  # no zero diagonal
     (lambda: SpikingSSGConv(2, 3, alpha=0.1, K=2), 2 * (5 + 4) * 2 + 3 * 4 * 2 + 4 * 2 * 3),
+    (lambda: SpikingMixHopConv(2, 3, powers=[0, 2]), 2 * (5 + 4) * 2 + 2 * 4 * 2 * 3),
 ]
 
 
