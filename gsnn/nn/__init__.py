@@ -19,6 +19,7 @@ from gsnn.nn.spiking_flatten import SpikingFlatten
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
 from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
+from gsnn.nn.spiking_le_conv import SpikingLEConv
 from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.spiking_max_pool2d import SpikingMaxPool2d
 from gsnn.nn.spiking_mixhop_conv import SpikingMixHopConv
@@ -42,6 +43,7 @@ __all__ = [
     "SpikingGCNConv",
     "SpikingGraphConv",
     "SpikingGraphLayer",
+    "SpikingLEConv",
     "SpikingLinear",
     "SpikingMaxPool2d",
     "SpikingMixHopConv",

@@ -16,6 +16,7 @@ from torch_geometric.nn import (
     ChebConv,
     ClusterGCNConv,
     GCNConv,
+    LEConv,
     Linear,
     MixHopConv,
     SSGConv,
@@ -36,6 +37,7 @@ CONVS = {
     "cheb_rw": (lambda i, o: ChebConv(i, o, K=3, normalization="rw"), 1),
     "ssg": (lambda i, o: SSGConv(i, o, alpha=0.1, K=2), 1),
     "mixhop": (lambda i, o: MixHopConv(i, o), 3),
+    "le": (lambda i, o: LEConv(i, o), 1),
 }
 
 

@@ -27,6 +27,7 @@ from test_spiking_layers import (
 from torch_geometric.nn import (
     ChebConv,
     ClusterGCNConv,
+    LEConv,
     Linear,
     MixHopConv,
     SSGConv,
@@ -38,6 +39,7 @@ from gsnn.coding import AnalogCoder
 from gsnn.nn import SpikingLinear
 from gsnn.nn.spiking_cheb_conv import SpikingChebConv
 from gsnn.nn.spiking_cluster_gcn_conv import SpikingClusterGCNConv
+from gsnn.nn.spiking_le_conv import SpikingLEConv
 from gsnn.nn.spiking_mixhop_conv import SpikingMixHopConv
 from gsnn.nn.spiking_ssg_conv import SpikingSSGConv
 from gsnn.nn.spiking_tag_conv import SpikingTAGConv
@@ -88,6 +90,8 @@ VARIANTS = [
     Variant("mixhop-unsorted", MixHopConv, SpikingMixHopConv, {"powers": [2, 0, 3]}),
     Variant("mixhop-no-loops-no-bias", MixHopConv, SpikingMixHopConv,
             {"powers": [1, 2], "add_self_loops": False, "bias": False}),
+    Variant("le", LEConv, SpikingLEConv),
+    Variant("le-no-bias", LEConv, SpikingLEConv, {"bias": False}),
 ]
 # fmt: on
 IDS = [variant.name for variant in VARIANTS]
@@ -192,6 +196,7 @@ REFUSED_AGGREGATIONS = [
     (lambda: ChebConv(F_IN, F_OUT, K=2, aggr="max"), SpikingChebConv),
     (lambda: SSGConv(F_IN, F_OUT, alpha=0.1, aggr="mean"), SpikingSSGConv),
     (lambda: MixHopConv(F_IN, F_OUT, aggr="mean"), SpikingMixHopConv),
+    (lambda: LEConv(F_IN, F_OUT, aggr="max"), SpikingLEConv),
 ]
 
 
@@ -205,6 +210,11 @@ def test_another_aggregation_is_refused_by_name(pyg, spiking):
 def test_another_flow_is_refused_by_name():
     with pytest.raises(ValueError, match="TAGConv with flow='target_to_source'"):
         SpikingTAGConv.from_ann(TAGConv(F_IN, F_OUT, flow="target_to_source"))
+
+
+def test_bipartite_le_conv_is_refused():
+    with pytest.raises(ValueError, match="bipartite"):
+        SpikingLEConv.from_ann(LEConv((F_IN, 3), F_OUT))
 
 
 def test_cheb_lambda_max_number_and_per_graph_match_pyg():
@@ -268,6 +278,7 @@ def chebyshev_paths(pattern, hops):
         ("cheb-k3-none", lambda n, e: chebyshev_paths(cheb_pattern(n, e, None), 2).sum(0)),
         ("ssg-k3", lambda n, e: paths(unit_pattern(n, e, True), 3).sum(0)),
         ("mixhop-unsorted", lambda n, e: paths(unit_pattern(n, e, True), 3)[[2, 0, 3]].sum(0)),
+        ("le", lambda n, e: unit_pattern(n, e, False).sum(0) + 2),
     ],
 )
 def test_fanout_counts_the_paths_of_the_unit_weight_network(name, expected):
@@ -288,6 +299,7 @@ DENSE_MACS = [
     (lambda: SpikingChebConv(2, 3, K=3), 2 * 5 * 2 + 4 * 2 + 3 * 4 * 2 * 3),  # no zero diagonal
     (lambda: SpikingSSGConv(2, 3, alpha=0.1, K=2), 2 * (5 + 4) * 2 + 3 * 4 * 2 + 4 * 2 * 3),
     (lambda: SpikingMixHopConv(2, 3, powers=[0, 2]), 2 * (5 + 4) * 2 + 2 * 4 * 2 * 3),
+    (lambda: SpikingLEConv(2, 3), 3 * 4 * 2 * 3 + 5 * 3),
 ]
 
 
