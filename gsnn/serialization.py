@@ -34,6 +34,7 @@ from torch import Tensor, fx, nn
 import gsnn
 from gsnn import coding, methods, neurons
 from gsnn import nn as gsnn_nn
+from gsnn.convert.input_binding import BodyInput, InputBinding
 from gsnn.convert.spiking_network import SpikingNetwork
 from gsnn.methods.layerwise_calibration import CalibrationOptions
 from gsnn.metrics.energy import EnergyModel
@@ -66,6 +67,8 @@ SAFE_CLASSES: Dict[str, type] = {
         *methods.METHODS.values(),
         CalibrationOptions,
         EnergyModel,
+        InputBinding,
+        BodyInput,
         nn.Module,
         nn.ModuleList,
         nn.Identity,
@@ -214,7 +217,7 @@ class _Encoder:
             }
         if isinstance(value, slice):
             return {"slice": self.encode((value.start, value.stop, value.step), where)}
-        if callable(value) and not isinstance(value, nn.Module):
+        if callable(value) and not isinstance(value, (nn.Module, InputBinding)):
             return {"function": _function_name(value, where)}
         return self._object(value, where)
 

@@ -124,6 +124,9 @@ def bind_positional(inputs: tuple, model: nn.Module) -> ModelCall:
 class InputBinding:
     """Turns a call with the ANN's forward signature into the spiking body's inputs.
 
+    Its state is plain values (names, kinds, defaults), so a saved network
+    (:func:`gsnn.save`) keeps it without pickling the model's code.
+
     Args:
         model_name (str): the ANN's class name, for messages.
         signature (inspect.Signature): the ANN's forward signature.
@@ -141,19 +144,40 @@ class InputBinding:
         fixed: Dict[str, Any],
     ) -> None:
         self.model_name = model_name
-        self.signature = signature
+        self.parameters = [
+            [
+                p.name,
+                p.kind.name,
+                p.default is not p.empty,
+                None if p.default is p.empty else p.default,
+            ]
+            for p in signature.parameters.values()
+        ]
         self.body_inputs = list(body_inputs)
         self.fixed = dict(fixed)
 
+    @property
+    def signature(self) -> inspect.Signature:
+        """The ANN's forward signature (names, kinds and defaults; no annotations)."""
+        return inspect.Signature(
+            [
+                inspect.Parameter(name, getattr(inspect.Parameter, kind), default=default)
+                if has_default
+                else inspect.Parameter(name, getattr(inspect.Parameter, kind))
+                for name, kind, has_default, default in self.parameters
+            ]
+        )
+
     def __call__(self, *args, **kwargs) -> Tuple:
+        signature = self.signature
         try:
-            bound = self.signature.bind(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError as error:
             raise ValueError(
-                f"The network is called like {self.model_name}.forward{self.signature}: {error}."
+                f"The network is called like {self.model_name}.forward{signature}: {error}."
             ) from error
         for name, default in self.fixed.items():
-            if name in bound.arguments and bound.arguments[name] is not default:
+            if name in bound.arguments and not _is_default(bound.arguments[name], default):
                 raise ValueError(
                     f"The network was converted with {name}={default!r} (the calibration data "
                     f"had no '{name}'), so it cannot honour the {name} passed now; convert "
@@ -164,7 +188,7 @@ class InputBinding:
             if source.parameter not in bound.arguments:
                 raise ValueError(
                     f"The network was converted with '{source.parameter}' given, so it needs it "
-                    f"on every call of {self.model_name}.forward{self.signature}."
+                    f"on every call of {self.model_name}.forward{signature}."
                 )
             value = bound.arguments[source.parameter]
             if source.attribute is not None:
@@ -180,6 +204,14 @@ class InputBinding:
 
     def __repr__(self) -> str:
         return f"InputBinding({self.model_name}.forward{self.signature})"
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """``value`` is the default a parameter was fixed to while tracing."""
+    if value is default:
+        return True
+    plain = (bool, int, float, str)
+    return isinstance(value, plain) and type(value) is type(default) and value == default
 
 
 def _placeholder(graph_module: fx.GraphModule, parameter: str) -> fx.Node:

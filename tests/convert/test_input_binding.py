@@ -151,3 +151,15 @@ def test_site_errors_take_the_same_call(graph):
     snn = gsnn.convert(model, data, method="qcfs", T=LEVELS, check=False)
     (error,) = gsnn.site_errors(snn, model, data)
     assert error.within_half_step == 1.0  # qcfs at T = L is exact at every site
+
+
+def test_a_saved_network_keeps_the_signature(graph, tmp_path):
+    torch.manual_seed(7)
+    model = DocsGCN().eval()
+    data = Data(x=graph.x, edge_index=graph.edge_index)
+    snn = gsnn.convert(model, data, method="qcfs", T=LEVELS, check=False)
+    gsnn.save(snn, tmp_path / "snn.pt")
+    loaded = gsnn.load(tmp_path / "snn.pt")
+    assert torch.equal(loaded(data), snn(data))
+    with pytest.raises(ValueError, match="reads data.edge_index"):
+        loaded(Data(x=graph.x))
