@@ -25,7 +25,7 @@ from gsnn.convert.calibration_data import (
 from gsnn.convert.count_only_ops import check_count_only_ops
 from gsnn.convert.depth import depth_per_module
 from gsnn.convert.inplace_activations import redirect_in_place_activations
-from gsnn.convert.input_binding import trace_call
+from gsnn.convert.input_binding import call_features, trace_call
 from gsnn.convert.layer_replacement import replace_layers
 from gsnn.convert.merges import check_constant_operands, delay_shallow_branches
 from gsnn.convert.normalise import (
@@ -117,16 +117,16 @@ def convert(
     was_training = model.training
     model.eval()
     try:
+        for call in calls:
+            check_features(call_features(model, call))
+        ann_output = run_ann(model, calls[0])  # also initialises lazy layers before tracing
         graph_module, binding = trace_call(copy.deepcopy(model).eval(), calls[0])
         batches = [binding(*call.args, **call.kwargs) for call in calls]  # the body's inputs
         inputs = batches[0]
-        for batch in batches:
-            check_features(batch[0])
         if mask is not None and mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]:
             raise ValueError(
                 f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
             )
-        ann_output = run_ann(model, calls[0])
     finally:
         model.train(was_training)
 

@@ -251,6 +251,22 @@ def split_data_placeholder(
     return list(replacement.items())
 
 
+def call_features(model: nn.Module, call: ModelCall):
+    """The features ``call`` passes (the body's first input): ``data.x`` for a whole-``Data``
+    parameter, else the first argument given."""
+    try:
+        bound = inspect.signature(model.forward).bind(*call.args, **call.kwargs)
+    except TypeError as error:
+        raise ConversionError(
+            f"{type(model).__name__}.forward{inspect.signature(model.forward)} cannot take the "
+            f"calibration data: {error}."
+        ) from error
+    if not bound.arguments:
+        raise ConversionError(f"{type(model).__name__}.forward receives no inputs to convert.")
+    first = next(iter(bound.arguments.values()))
+    return getattr(first, FEATURE_ATTRIBUTE, None) if isinstance(first, Data) else first
+
+
 def trace_call(model: nn.Module, call: ModelCall) -> Tuple[fx.GraphModule, InputBinding]:
     """Trace ``model`` as ``call`` calls it; return the graph (plain tensor placeholders,
     the features first) and the binding from the ANN's signature to its inputs.
