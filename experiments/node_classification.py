@@ -53,22 +53,54 @@ optimal's ``shift="initial"``) from
         --variants "rate initial_potential=0.5" "optimal shift=initial" \
         --architectures "GCN-2 h16" "GCN-2 h64" "GCN-4 h64 residual" --workers 1
 
-followed by ``--summarise-only --seeds $(seq 0 19)`` to rebuild the table from the
-whole journal (every other variant has seeds 0-4; the *seeds* column counts them). The
-dual-phase targets are checked on seeds 0-4 and on all seeds, with paired differences and a
-paired t-test: *yes* / *NO* only where it puts the difference above / below zero at the 5 %
-level, *level* otherwise.
+PubMed (a 7x larger graph than Cora, on a shared 2-core machine) came from the default
+variants on the 2-layer GCN,
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
+        experiments/node_classification.py --datasets PubMed --seeds 0 1 2 3 4 \
+        --architectures "GCN-2 h16" --workers 1
+
+and, on the 4-layer residual GCN, the variants that convert its ReLU and L = 8 QCFS ANNs
+at the T where they are tight (the other ANNs and T = 1, 2, 4, 64 did not fit the time),
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
+        experiments/node_classification.py --datasets PubMed --seeds 0 1 2 3 4 \
+        --architectures "GCN-4 h64 residual" \
+        --variants rate "rate initial_potential=0.5" "qcfs L=8" "qcfs L=8 from ReLU" \
+        "two-phase L=8" "one-spike B=1.5" "one-spike B=1.5 spike input" css \
+        --T 8 16 32 --workers 1
+
+followed by ``--summarise-only --datasets Cora CiteSeer PubMed --seeds $(seq 0 19)`` to
+rebuild the table from the whole journal (every other variant has seeds 0-4; the *seeds*
+column counts them). The dual-phase targets are checked on seeds 0-4 and on all seeds,
+with paired differences and a paired t-test: *yes* / *NO* only where it puts the
+difference above / below zero at the 5 % level, *level* otherwise.
+Graphs beyond Planetoid go to their own journal and table
+(``node_classification_wider``): the best count code (``qcfs L=8``) and the best weighted
+code (``css``) on a 2-layer GCN and a 2-layer mean GraphSAGE, both 64 wide,
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
+        experiments/node_classification.py --datasets <Actor|Photo|Computers> \
+        --seeds 0 1 2 3 4 --architectures "GCN-2 h64" "SAGE-2 h64" \
+        --variants "qcfs L=8" css --T 4 8 16 --workers 1 \
+        --output experiments/results/node_classification_wider
+
+one data set per command, then ``--summarise-only`` with all of them. The mirror holds
+Amazon Computers and Coauthor CS / Physics zipped only: unzip them into the data root first
+(``unzip ../shared/datasets/compressed/amazon-computers.zip -d datasets/amazon/Computers/raw/``).
 A dual-phase ANN is a TClamp GCN (trained like the others) fine-tuned with NoisyQC at its T
 (``gsnn.ann.dual_phase_finetune``) and is converted at that T only; its stage-2 calibration
 sees the training and validation nodes only, never the test nodes. An ANN that cannot be
 converted (e.g. a QCFS bound trained below zero) is listed under the
 table and left out of the means.
-Features are row-normalised (``NormalizeFeatures``); the public Planetoid split
-is used; accuracy is on the 1000 test nodes; calibration uses all nodes' features
+Features are row-normalised (``NormalizeFeatures``); Cora, CiteSeer and PubMed use the
+public Planetoid split (accuracy on its 1000 test nodes), the other graphs the splits in
+``SPLITS``; calibration uses all nodes' features
 (no labels), as the transductive setting allows.
 """
 
 import argparse
+import fcntl
 import json
 import multiprocessing
 import statistics
@@ -82,20 +114,58 @@ import torch_geometric.transforms as transforms
 import gsnn
 from gsnn.ann import (
     GCN,
+    GraphSAGE,
     dual_phase_finetune,
     node_accuracy,
     qcfs_from_relu,
     train_node_classifier,
 )
-from gsnn.data import DatasetUnavailableError, planetoid
+from gsnn.data import (
+    DatasetUnavailableError,
+    actor,
+    amazon,
+    coauthor,
+    per_class_random_split,
+    planetoid,
+)
 
 RESULTS = Path(__file__).parent / "results"
+# (model class, its shape); SAGE uses mean aggregation
 ARCHITECTURES = {
-    "GCN-2 h16": dict(hidden_channels=16, num_layers=2),
-    "GCN-2 h64": dict(hidden_channels=64, num_layers=2),
-    "GCN-4 h64 residual": dict(hidden_channels=64, num_layers=4, residual=True),
-    "GCN-8 h64 residual": dict(hidden_channels=64, num_layers=8, residual=True),
+    "GCN-2 h16": (GCN, dict(hidden_channels=16, num_layers=2)),
+    "GCN-2 h64": (GCN, dict(hidden_channels=64, num_layers=2)),
+    "GCN-4 h64 residual": (GCN, dict(hidden_channels=64, num_layers=4, residual=True)),
+    "GCN-8 h64 residual": (GCN, dict(hidden_channels=64, num_layers=8, residual=True)),
+    "SAGE-2 h64": (GraphSAGE, dict(hidden_channels=64, num_layers=2)),
 }
+DEFAULT_ARCHITECTURES = [name for name, (model, _) in ARCHITECTURES.items() if model is GCN]
+PLANETOID = ("Cora", "CiteSeer", "PubMed")
+# graphs without a public split: a seeded random split per class (Shchur et al.)
+SHCHUR = {"Photo": amazon, "Computers": amazon, "CS": coauthor, "Physics": coauthor}
+DATASETS = [*PLANETOID, *SHCHUR, "Actor"]
+SPLITS = {
+    **{name: "the public Planetoid split (1000 test nodes)" for name in PLANETOID},
+    **{
+        name: "a random split per seed (`gsnn.data.per_class_random_split`, seeded by the "
+        "seed): 20 training and 30 validation nodes per class, every other node a test node, "
+        "as in Shchur et al. (2018); the whole graph as PyG loads it"
+        for name in SHCHUR
+    },
+    "Actor": "Geom-GCN's given 60/20/20 split number *seed* (seeds 0-9)",
+}
+
+
+def load_graph(name, root, seed):
+    """The graph with its features row-normalised and the split the seed selects."""
+    transform = transforms.NormalizeFeatures()
+    if name in PLANETOID:
+        return planetoid(name, root=root, transform=transform)
+    if name in SHCHUR:
+        return per_class_random_split(SHCHUR[name](name, root=root, transform=transform), seed)
+    if name == "Actor":
+        return actor(seed, root=root, transform=transform)
+    raise ValueError(f"Unknown data set {name!r}; expected one of {', '.join(DATASETS)}.")
+
 # (row label, method, method options, ANN activation, activation options); ANNs with the
 # same activation and options are trained once per (dataset, architecture, seed)
 VARIANTS = [
@@ -168,9 +238,8 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, l
     Variants already in the journal are skipped, so an interrupted sweep resumes
     and new variants extend old results.
     """
-    data = planetoid(dataset_name, root=root, transform=transforms.NormalizeFeatures())
     for architecture in architectures:
-        shape = ARCHITECTURES[architecture]
+        model_class, shape = ARCHITECTURES[architecture]
         for seed in seeds:
             done = {  # read afresh: other runs may append to the same journal
                 (row["architecture"], row["seed"], row["variant"])
@@ -182,6 +251,7 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, l
             ]
             if not todo:
                 continue
+            data = load_graph(dataset_name, root, seed)
             anns = {}
 
             def trained(activation, options):
@@ -197,7 +267,7 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, l
                     anns[key] = (model, node_accuracy(model, data))
                 if key not in anns:
                     torch.manual_seed(seed)
-                    model = GCN(
+                    model = model_class(
                         data.num_features,
                         out_channels=int(data.y.max()) + 1,
                         activation=activation,
@@ -262,6 +332,9 @@ def run(dataset_name, seeds, time_steps, epochs, root, journal, architectures, l
                         }
                     )
             with open(journal, "a") as handle:
+                # runs in parallel (--workers, or several commands) share the journal: one
+                # unit's lines go in whole, never interleaved with another's
+                fcntl.flock(handle, fcntl.LOCK_EX)
                 handle.writelines(json.dumps(row) + "\n" for row in unit)
 
 
@@ -339,7 +412,7 @@ def summarise(rows):
         entry["snn_accuracy_by_seed"] = {row["seed"]: row["snn_accuracy"] for row in group}
         summary.append(entry)
     order = {label: index for index, label in enumerate(VARIANT_LABELS)}
-    datasets = {name: index for index, name in enumerate(["Cora", "CiteSeer", "PubMed"])}
+    datasets = {name: index for index, name in enumerate(DATASETS)}
     architectures = {name: index for index, name in enumerate(ARCHITECTURES)}
     summary.sort(
         key=lambda e: (
@@ -518,7 +591,8 @@ def markdown(summary, command, notes):
         "## All results",
         "",
         "Columns: accuracies in % as mean ± std over seeds; *loss* = ANN − SNN in points "
-        "(positive: the SNN is worse); *ReLU ANN* = plain-ReLU GCN trained the same way; "
+        "(positive: the SNN is worse); *ReLU ANN* = plain-ReLU network of the same "
+        "architecture trained the same way; "
         "spikes per neuron over the whole inference; SOPs = synaptic accumulates per inference; "
         "*energy* = SNN/ANN energy estimate (4.6 pJ/MAC, 0.9 pJ/AC, 45 nm), whole network, and "
         "*hidden* without the first layer (which runs on analog input with the same MACs as the "
@@ -526,6 +600,12 @@ def markdown(summary, command, notes):
         "(D+1)T for two-phase (T for its signed variant), DT+1 for one-spike, T+D for CSS "
         "(D spiking layers). "
         "Input coding: analog (constant current; injected once for one-spike and CSS).",
+        "",
+        "Splits (accuracy on the split's test nodes): "
+        + "; ".join(
+            f"{name}: {SPLITS[name]}" for name in dict.fromkeys(e["dataset"] for e in summary)
+        )
+        + ".",
         "",
         "| dataset | model | method | T | latency | seeds | ReLU ANN | method ANN | SNN "
         "| loss (pts) | spikes/neuron | SOPs | energy | hidden energy |",
@@ -631,12 +711,12 @@ def plot_energy(summary, path, architecture="GCN-2 h16"):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer"])
+    parser.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer"], choices=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--T", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument(
-        "--architectures", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES)
+        "--architectures", nargs="+", default=DEFAULT_ARCHITECTURES, choices=list(ARCHITECTURES)
     )
     parser.add_argument("--variants", nargs="+", default=VARIANT_LABELS, choices=VARIANT_LABELS)
     parser.add_argument("--root", default="datasets/")

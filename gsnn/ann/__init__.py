@@ -3,6 +3,7 @@
 from gsnn.ann.activation import ACTIVATIONS, make_activation
 from gsnn.ann.dual_phase_finetune import dual_phase_finetune, noisy_qc_from_clip
 from gsnn.ann.gcn import GCN
+from gsnn.ann.graph_sage import GraphSAGE
 from gsnn.ann.image_training import image_accuracy, train_image_classifier
 from gsnn.ann.lenet5 import LeNet5
 from gsnn.ann.node_training import node_accuracy, train_node_classifier
@@ -19,6 +20,7 @@ from gsnn.ann.vgg_small import VGGSmall
 __all__ = [
     "ACTIVATIONS",
     "GCN",
+    "GraphSAGE",
     "LeNet5",
     "NoisyQC",
     "NonzeroDropout",

@@ -48,13 +48,17 @@ class GCN(nn.Module):
             raise ValueError(f"GCN needs num_layers >= 2, got {num_layers}.")
         widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
         self.convs = nn.ModuleList(
-            GCNConv(widths[i], widths[i + 1], cached=True) for i in range(num_layers)
+            self.init_conv(widths[i], widths[i + 1]) for i in range(num_layers)
         )
         self.acts = nn.ModuleList(
             make_activation(activation, **activation_options) for _ in range(num_layers - 1)
         )
         self.dropout = NonzeroDropout(dropout)
         self.residual = residual
+
+    def init_conv(self, in_channels: int, out_channels: int) -> nn.Module:
+        """One graph convolution of the stack (subclasses swap in another PyG layer)."""
+        return GCNConv(in_channels, out_channels, cached=True)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         for index, (conv, act) in enumerate(zip(self.convs[:-1], self.acts)):

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid
 
-from gsnn.data.mirror import (
-    DatasetUnavailableError,
-    copy_missing_from_mirror,
-    missing_files,
-)
-from gsnn.data.reachability import host_is_reachable
+from gsnn.data.pyg_dataset import canonical_dataset_name, load_pyg_graph
 
 PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 # The raw files PyG's Planetoid reads, as suffixes of ``ind.<name>.``.
@@ -50,28 +44,13 @@ def planetoid(
     canonical_name = planetoid_canonical_name(name)
     root = Path(root)
     raw_relative_dir = f"planetoid/{canonical_name}/raw"
-    raw_file_names = planetoid_raw_file_names(canonical_name)
-
-    copy_missing_from_mirror(root, raw_relative_dir, raw_file_names)
-    missing = missing_files(root / raw_relative_dir, raw_file_names)
-    if missing and not host_is_reachable(Planetoid.url):
-        download_failure = f"the download host {urlsplit(Planetoid.url).hostname} is not reachable"
-        raise DatasetUnavailableError(root, raw_relative_dir, missing, download_failure)
-
-    try:
-        dataset = Planetoid(root=str(root / "planetoid"), name=canonical_name, transform=transform)
-    except Exception as error:
-        # PyG's downloader surfaces urllib, aiohttp and fsspec errors alike; whatever
-        # it raised, raw files still missing afterwards mean the download failed.
-        # Any other failure (while processing present files) is not ours to reword.
-        still_missing = missing_files(root / raw_relative_dir, raw_file_names)
-        if not still_missing:
-            raise
-        download_failure = f"fetching from {Planetoid.url} raised {error!r}"
-        raise DatasetUnavailableError(
-            root, raw_relative_dir, still_missing, download_failure
-        ) from error
-    return dataset[0]
+    return load_pyg_graph(
+        lambda: Planetoid(root=str(root / "planetoid"), name=canonical_name, transform=transform),
+        root,
+        raw_relative_dir,
+        planetoid_raw_file_names(canonical_name),
+        Planetoid.url,
+    )
 
 
 def planetoid_canonical_name(name: str) -> str:
@@ -80,11 +59,7 @@ def planetoid_canonical_name(name: str) -> str:
     Raises:
         ValueError: if ``name`` is not ``Cora``, ``CiteSeer`` or ``PubMed``.
     """
-    canonical_name = PLANETOID_NAMES.get(name.lower()) if isinstance(name, str) else None
-    if canonical_name is None:
-        valid = ", ".join(PLANETOID_NAMES.values())
-        raise ValueError(f"Unknown Planetoid data set {name!r}; expected one of {valid}.")
-    return canonical_name
+    return canonical_dataset_name(name, PLANETOID_NAMES, "Planetoid")
 
 
 def planetoid_raw_file_names(canonical_name: str) -> list[str]:

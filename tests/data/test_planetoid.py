@@ -15,8 +15,8 @@ from torch_geometric.datasets import Planetoid
 from gsnn.data import DatasetUnavailableError, planetoid
 from gsnn.data.mirror import MIRROR_ENV_VAR
 
-# ``gsnn.data.planetoid`` as an attribute is the function; the module is needed to patch it.
-planetoid_module = importlib.import_module("gsnn.data.planetoid")
+# The module that checks the download host for every PyG-backed loader, to patch it.
+pyg_dataset_module = importlib.import_module("gsnn.data.pyg_dataset")
 
 PUBMED_RAW_FILES = [
     f"ind.pubmed.{suffix}"
@@ -28,7 +28,7 @@ PUBMED_RAW_FILES = [
 
 needs_mirror = pytest.mark.skipif(
     not os.environ.get(MIRROR_ENV_VAR),
-    reason=f"{MIRROR_ENV_VAR} is unset: no offline copy of Cora and CiteSeer to load",
+    reason=f"{MIRROR_ENV_VAR} is unset: no offline copy of Cora, CiteSeer and PubMed to load",
 )
 
 
@@ -39,6 +39,7 @@ needs_mirror = pytest.mark.skipif(
         # Published statistics of the Planetoid data sets (PyG's Planetoid documentation).
         ("CORA", 2708, 10556, 1433, 7),
         ("citeseer", 3327, 9104, 3703, 6),
+        ("PubMed", 19717, 88648, 500, 3),
     ],
 )
 def test_loads_real_data_from_the_mirror(
@@ -133,7 +134,7 @@ def forbid_network(monkeypatch):
     def fail(*args, **kwargs):
         pytest.fail("the loader went to the network although the raw files were available")
 
-    monkeypatch.setattr(planetoid_module, "host_is_reachable", fail)
+    monkeypatch.setattr(pyg_dataset_module, "host_is_reachable", fail)
     monkeypatch.setattr(Planetoid, "download", fail)
 
 
@@ -209,7 +210,7 @@ def test_failed_download_names_the_missing_files(tmp_path, empty_mirror, monkeyp
     def download_without_network(dataset):
         raise URLError("[Errno -2] Name or service not known")
 
-    monkeypatch.setattr(planetoid_module, "host_is_reachable", lambda url: True)
+    monkeypatch.setattr(pyg_dataset_module, "host_is_reachable", lambda url: True)
     monkeypatch.setattr(Planetoid, "download", download_without_network)
 
     with pytest.raises(DatasetUnavailableError) as caught:
@@ -228,7 +229,7 @@ def test_unreachable_host_fails_without_trying_to_download(tmp_path, empty_mirro
     def download(dataset):
         pytest.fail("the download ran although its host is unreachable")
 
-    monkeypatch.setattr(planetoid_module, "host_is_reachable", lambda url: False)
+    monkeypatch.setattr(pyg_dataset_module, "host_is_reachable", lambda url: False)
     monkeypatch.setattr(Planetoid, "download", download)
 
     with pytest.raises(DatasetUnavailableError, match="ind.pubmed.x.*not reachable"):
@@ -242,7 +243,7 @@ def test_partially_mirrored_data_names_only_the_files_still_missing(tmp_path, mo
     )
     (mirror / "planetoid" / "PubMed" / "raw" / "ind.pubmed.allx").unlink()
     monkeypatch.setenv(MIRROR_ENV_VAR, str(mirror))
-    monkeypatch.setattr(planetoid_module, "host_is_reachable", lambda url: False)
+    monkeypatch.setattr(pyg_dataset_module, "host_is_reachable", lambda url: False)
 
     with pytest.raises(DatasetUnavailableError) as caught:
         planetoid("PubMed", root=tmp_path / "root")
