@@ -681,8 +681,11 @@ def plot(summary, path):
     figure.savefig(path, dpi=120)
 
 
-def plot_energy(summary, path, architecture="GCN-2 h16"):
-    """Accuracy against the energy estimate of the spiking layers, one curve per method."""
+def plot_energy(summary, path):
+    """Accuracy against the energy estimate of the spiking layers, one curve per method, for
+    the 2-layer GCN (hidden 16 where the summary has it, else the first model it has)."""
+    present = [a for a in ARCHITECTURES if any(e["architecture"] == a for e in summary)]
+    architecture = "GCN-2 h16" if "GCN-2 h16" in present else present[0]
     import matplotlib
 
     matplotlib.use("Agg")
@@ -703,7 +706,9 @@ def plot_energy(summary, path, architecture="GCN-2 h16"):
         axis.set_xscale("log")
         axis.set_xlabel("energy of layers 2.. / same layers in the ANN (estimate)")
         axis.set_ylabel("test accuracy (%)")
-        axis.set_title(f"{dataset}, {architecture}; points: T = 1 .. 64", fontsize=9)
+        steps = sorted({e["T"] for e in summary if e["dataset"] == dataset})
+        title = f"{dataset}, {architecture}; points: T = {steps[0]} .. {steps[-1]}"
+        axis.set_title(title, fontsize=9)
     axes[0][0].legend(fontsize=6)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
