@@ -1,6 +1,6 @@
 """Normalisation of a traced ANN: inference-only ops removed, every op classified."""
 
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import fx, nn
@@ -67,17 +67,45 @@ UNSUPPORTED_OP_FIXES = {
 }
 
 
+def _user_module(node: fx.Node) -> Optional[Tuple[str, type]]:
+    """The innermost module of the user's model that ``node`` was traced through (fx's
+    ``nn_module_stack``), or ``None`` for an op written in the model's own forward."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return None
+    path, module_type = list(stack.values())[-1]
+    return path, module_type
+
+
 def check_supported(graph_module: fx.GraphModule) -> None:
-    """Raise one :class:`ConversionError` naming every op gsnn cannot convert."""
+    """Raise one :class:`ConversionError` naming every op gsnn cannot convert.
+
+    Ops that tracing found inside a module of the user's model (a
+    ``JumpingKnowledge``, a custom block) are reported as that module, by path and
+    class, with the primitives it was traced into, rather than as bare primitives.
+    """
     modules: Dict[str, nn.Module] = dict(graph_module.named_modules())
     offending: List[str] = []
     described: List[str] = []
+    inside: Dict[Tuple[str, type], List[str]] = {}
     for node in graph_module.graph.nodes:
-        if node.op.startswith("call") and role_of(node, modules) is OpRole.UNSUPPORTED:
-            name = qualified_name(node, modules)
-            fix = UNSUPPORTED_OP_FIXES.get(node.target) if node.op != "call_module" else None
-            offending.append(name)
-            described.append(f"{name}: {fix}" if fix else name)
+        if not (node.op.startswith("call") and role_of(node, modules) is OpRole.UNSUPPORTED):
+            continue
+        name = qualified_name(node, modules)
+        owner = _user_module(node) if node.op != "call_module" else None
+        if owner is not None:
+            inside.setdefault(owner, []).append(name.split(" (at ")[0])
+            continue
+        fix = UNSUPPORTED_OP_FIXES.get(node.target) if node.op != "call_module" else None
+        offending.append(name)
+        described.append(f"{name}: {fix}" if fix else name)
+    for (path, module_type), primitives in inside.items():
+        name = f"{path} ({module_type.__module__}.{module_type.__qualname__})"
+        offending.append(name)
+        described.append(
+            f"{name}, which has no conversion rule; tracing into it found "
+            f"{', '.join(dict.fromkeys(primitives))}"
+        )
     if offending:
         raise ConversionError(
             "Cannot convert these ops to spiking equivalents: "

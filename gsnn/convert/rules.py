@@ -88,6 +88,7 @@ def qualified_name(node: fx.Node, modules: Dict[str, nn.Module]) -> str:
                 # public alias, not the binding's home (torch._VariableFunctionsClass, torch._C._nn)
                 return f"{public}.{name} (at {node.name})"
         module_name = getattr(node.target, "__module__", None) or "builtins"
+        module_name = module_name.removeprefix("_")  # _operator.add is operator.add
         return f"{module_name}.{getattr(node.target, '__qualname__', node.target)} (at {node.name})"
     if node.op == "call_method":
         return f"Tensor.{node.target} (at {node.name})"
