@@ -57,7 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for name, (file_name, summary) in BENCHMARKS.items():
         sub = benchmarks.add_parser(
             name,
-            parents=[general_options()],
+            parents=[general_options(threads=1)],  # ratios are compared at one thread
             formatter_class=HelpFormatter,
             help=summary,
             description=f"{summary[0].upper()}{summary[1:]} (experiments/{file_name}).",

@@ -34,16 +34,19 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 def general_options(
-    computes: bool = True, output_help: str = "also write the results as JSON to PATH"
+    computes: bool = True,
+    output_help: str = "also write the results as JSON to PATH",
+    threads: int = 0,
 ) -> argparse.ArgumentParser:
-    """``--threads`` (if the command ``computes``), ``--quiet``, ``--json`` and ``--output``."""
+    """``--threads`` (default ``threads``, if the command ``computes``), ``--quiet``,
+    ``--json`` and ``--output``."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("general")
     if computes:
         group.add_argument(
             "--threads",
             type=int,
-            default=0,
+            default=threads,
             help="torch threads; 0 picks the idle cores of this machine and prints the choice",
         )
     group.add_argument(
