@@ -15,7 +15,7 @@ from gsnn.cli.options import (
     model_options,
 )
 from gsnn.cli.preflight import check_new_file, conversion_setup
-from gsnn.cli.reference_model import load_ann, train_reference_model
+from gsnn.cli.reference_model import load_ann, train_reference_model, training_of
 from gsnn.cli.snn_evaluation import evaluate_snn
 from gsnn.convert import convert, site_error_table, site_errors
 from gsnn.serialization import save
@@ -58,11 +58,13 @@ def run(args: argparse.Namespace) -> None:
     setup, recipe = conversion_setup(args)
     check_new_file("--save", args.save)
     progress = progress_enabled(args)
-    data = setup.load_data()
     if setup.saved is not None:
-        model, training = load_ann(setup.saved, data)
+        training = training_of(setup.saved)
+        data = setup.load_data(training.seed)
+        model, _ = load_ann(setup.saved, data)
         activation, seed = training.activation, training.seed
     else:
+        data = setup.load_data(args.seed)
         model, _, activation = train_reference_model(args, recipe, data, progress)
         seed = args.seed
     ann_accuracy = node_accuracy(model, data)

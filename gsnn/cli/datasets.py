@@ -13,16 +13,17 @@ from gsnn.cli.console import CommandLineError
 from gsnn.data import planetoid
 
 
-def _planetoid(name: str) -> Callable[[str], Data]:
-    def load(root: str) -> Data:
+def _planetoid(name: str) -> Callable[[str, int], Data]:
+    def load(root: str, seed: int) -> Data:
         return planetoid(name, root=root, transform=transforms.NormalizeFeatures())
 
     return load
 
 
 # Every offline copy the loaders support, by the name users type; each loader takes the data
-# root and returns a node-classification graph with public train/val/test masks.
-DATASETS: Dict[str, Callable[[str], Data]] = {
+# root and the seed (which picks the split of graphs without a public one) and returns a
+# node-classification graph with train/val/test masks.
+DATASETS: Dict[str, Callable[[str, int], Data]] = {
     "Cora": _planetoid("Cora"),
     "CiteSeer": _planetoid("CiteSeer"),
     "PubMed": _planetoid("PubMed"),
@@ -46,7 +47,7 @@ def check_dataset(name: str) -> None:
         )
 
 
-def load_graph(name: str, root: str) -> Data:
+def load_graph(name: str, root: str, seed: int) -> Data:
     """The graph ``name`` (a table name or a file path), with the fields every command uses.
 
     Planetoid graphs come with row-normalised features (``NormalizeFeatures``) and their
@@ -58,7 +59,7 @@ def load_graph(name: str, root: str) -> Data:
     """
     key = dataset_key(name)
     if key:
-        return DATASETS[key](root)
+        return DATASETS[key](root, seed)
     try:
         with torch.serialization.safe_globals(DATA_CLASSES):
             data = torch.load(name, weights_only=True)

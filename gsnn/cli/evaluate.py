@@ -7,7 +7,7 @@ from gsnn.ann import node_accuracy
 from gsnn.cli.console import CommandLineError, emit
 from gsnn.cli.options import HelpFormatter, data_options, general_options
 from gsnn.cli.preflight import check_positive, data_setup
-from gsnn.cli.reference_model import SNN_FORMAT, load_ann
+from gsnn.cli.reference_model import SNN_FORMAT, load_ann, training_of
 from gsnn.cli.snn_evaluation import SPLITS, evaluate_snn
 from gsnn.serialization import load
 
@@ -35,6 +35,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--T", type=int, help="simulate a saved SNN for this many steps (default: its own T)"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="for a saved SNN, the seed that picks the split of graphs without a public one "
+        "(default: 0; an ANN file brings its own)",
+    )
     parser.set_defaults(run=run, accepts_snn=True)
 
 
@@ -48,14 +54,21 @@ def run(args: argparse.Namespace) -> None:
                 snn.T = args.T
             except ValueError as error:
                 raise CommandLineError(f"--T {args.T}: {error}") from error
-        result, text = snn_report(args, setup.dataset, snn, setup.load_data())
+        data = setup.load_data(args.seed or 0)
+        result, text = snn_report(args, setup.dataset, snn, data)
     else:
+        if args.seed is not None:
+            raise CommandLineError(
+                f"--seed picks the split for a saved SNN, but {args.load} is an ANN, evaluated "
+                "on the split of the seed it was trained with; drop --seed."
+            )
         if args.T is not None:
             raise CommandLineError(
                 f"--T simulates a saved SNN, but {args.load} is an ANN; convert it with "
                 f"gsnn convert --load {args.load} --T {args.T}."
             )
-        result, text = ann_report(args, setup, setup.load_data())
+        data = setup.load_data(training_of(setup.saved).seed)
+        result, text = ann_report(args, setup, data)
     emit(args, result, text)
 
 

@@ -118,8 +118,9 @@ class Setup:
     root: str
     saved: Optional[Dict[str, Any]] = None
 
-    def load_data(self) -> Data:
-        return load_graph(self.dataset, self.root)
+    def load_data(self, seed: int) -> Data:
+        """The graph, with the split ``seed`` picks where it has no public split."""
+        return load_graph(self.dataset, self.root, seed)
 
 
 def data_setup(args: argparse.Namespace) -> Setup:

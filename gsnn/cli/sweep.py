@@ -76,12 +76,12 @@ def run(args: argparse.Namespace) -> None:
     prefix = args.output or f"sweep-{Path(setup.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     args.output = None  # the JSON goes to PREFIX.json, written below
     progress = progress_enabled(args)
-    data = setup.load_data()
     seeds = [training_of(setup.saved).seed] if setup.saved else args.seeds
     models: Dict[Tuple, Any] = {}
     rows = []
     cell_bar = tqdm(total=len(seeds) * len(cells), desc="sweep", disable=not progress)
     for seed in seeds:
+        data = setup.load_data(seed)
         for method, T, recipe in cells:
             cell_bar.set_postfix_str(f"seed {seed}, {method}, T={T}")
             model, activation = reference_model(args, setup, data, recipe, T, seed, models)

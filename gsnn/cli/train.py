@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> None:
     setup = data_setup(args)
     path = args.save or default_path(args, setup.dataset)
     check_new_file("--save", path)
-    data = setup.load_data()
+    data = setup.load_data(args.seed)
     model, options, activation = train_reference_model(args, recipe, data, progress_enabled(args))
     accuracy = node_accuracy(model, data)
     save_ann(
