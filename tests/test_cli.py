@@ -125,6 +125,10 @@ def test_eval_saved_files_and_refuse_to_overwrite_them(folder, trained, monkeypa
     assert "T=8" in capsys.readouterr().out.splitlines()[0]
     assert main(["eval", "--load", "ann.pt", "--T", "8", "--quiet"]) == 2
     assert "--T simulates a saved SNN, but ann.pt is an ANN" in capsys.readouterr().err
+    assert main(["eval", "--load", "ann.pt", "--seed", "3", "--quiet"]) == 2
+    assert "--seed picks the split for a saved SNN, but ann.pt is an ANN" in (
+        capsys.readouterr().err
+    )
     assert main(["convert", "--load", "snn.pt", "--quiet"]) == 2
     assert "--load snn.pt holds a converted SNN" in capsys.readouterr().err
 
