@@ -40,10 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version",
         action="version",
+        help="print the versions of gsnn, torch and torch_geometric and exit",
         version=f"gsnn {gsnn.__version__} (torch {torch.__version__}, "
         f"torch_geometric {torch_geometric.__version__})",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", required=True, metavar="COMMAND"
+    )
     for command in COMMANDS:
         command.add_parser(commands)
     return parser

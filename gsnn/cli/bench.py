@@ -53,7 +53,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         epilog="examples:\n  gsnn bench speed --T 8 --repeats 30\n"
         "  gsnn bench memory --nodes 20000 --T 16",
     )
-    benchmarks = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    benchmarks = parser.add_subparsers(
+        title="benchmarks", dest="benchmark", required=True, metavar="BENCHMARK"
+    )
     for name, (file_name, summary) in BENCHMARKS.items():
         sub = benchmarks.add_parser(
             name,
