@@ -185,6 +185,7 @@ class GraphAdjacency:
             self.matrix.col_indices(),
             torch.ones_like(self.matrix.values()),
             self.matrix.shape,
+            check_invariants=False,  # the indices are this matrix's own
         )
 
     def walk_counts(self, hops: int) -> Tensor:
