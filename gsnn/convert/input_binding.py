@@ -254,17 +254,43 @@ def split_data_placeholder(
 def call_features(model: nn.Module, call: ModelCall):
     """The features ``call`` passes (the body's first input): ``data.x`` for a whole-``Data``
     parameter, else the first argument given."""
-    try:
-        bound = inspect.signature(model.forward).bind(*call.args, **call.kwargs)
-    except TypeError as error:
-        raise ConversionError(
-            f"{type(model).__name__}.forward{inspect.signature(model.forward)} cannot take the "
-            f"calibration data: {error}."
-        ) from error
+    bound = _bind(model, call)
     if not bound.arguments:
         raise ConversionError(f"{type(model).__name__}.forward receives no inputs to convert.")
     first = next(iter(bound.arguments.values()))
     return getattr(first, FEATURE_ATTRIBUTE, None) if isinstance(first, Data) else first
+
+
+def _bind(model: nn.Module, call: ModelCall) -> inspect.BoundArguments:
+    signature = inspect.signature(model.forward)
+    try:
+        return signature.bind(*call.args, **call.kwargs)
+    except TypeError as error:
+        raise ConversionError(
+            f"{type(model).__name__}.forward{signature} cannot take the calibration data: {error}."
+        ) from error
+
+
+def fixed_arguments(model: nn.Module, call: ModelCall) -> Dict[str, Any]:
+    """The forward parameters ``call`` does not supply, with the defaults they are fixed to
+    while tracing (e.g. ``edge_weight=None``, ``batch=None`` in PyG's ``BasicGNN``), so
+    Python control flow on them resolves.
+
+    Raises:
+        ConversionError: a parameter without a default is not supplied.
+    """
+    given = _bind(model, call).arguments
+    fixed = {}
+    for parameter in forward_parameters(model):
+        if parameter.name in given:
+            continue
+        if parameter.default is inspect.Parameter.empty:
+            raise ConversionError(
+                f"{type(model).__name__}.forward needs the argument '{parameter.name}', which "
+                "the calibration data does not supply; give it a default or pass it."
+            )
+        fixed[parameter.name] = parameter.default
+    return fixed
 
 
 def trace_call(model: nn.Module, call: ModelCall) -> Tuple[fx.GraphModule, InputBinding]:
@@ -276,23 +302,9 @@ def trace_call(model: nn.Module, call: ModelCall) -> Tuple[fx.GraphModule, Input
     Python control flow on them resolves.
     """
     signature = inspect.signature(model.forward)
-    try:
-        bound = signature.bind(*call.args, **call.kwargs)
-    except TypeError as error:
-        raise ConversionError(
-            f"{type(model).__name__}.forward{signature} cannot take the calibration data: {error}."
-        ) from error
+    bound = _bind(model, call)
     traced = list(bound.arguments)
-    fixed = {}
-    for parameter in forward_parameters(model):
-        if parameter.name in traced:
-            continue
-        if parameter.default is inspect.Parameter.empty:
-            raise ConversionError(
-                f"{type(model).__name__}.forward needs the argument '{parameter.name}', which "
-                "the calibration data does not supply; give it a default or pass it."
-            )
-        fixed[parameter.name] = parameter.default
+    fixed = fixed_arguments(model, call)
     graph_module = trace_with_fixed_arguments(model, fixed)
     body_inputs: List[BodyInput] = []
     nodes: List[fx.Node] = []
