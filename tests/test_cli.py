@@ -361,3 +361,25 @@ def test_an_error_closes_the_progress_bars_first(capsys):
     before, error = capsys.readouterr().err.split("gsnn: error: ")
     assert error == "--T must be at least 1, got 0.\n"
     assert before.endswith("\r") and before.split("\r")[-2].strip() == ""  # bar line cleared
+
+
+def test_graphsage_is_trained_converted_and_saved_by_name(folder, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    argv = ["train", "--dataset", "graph.pt", "--model", "sage", "--method", "rate", *TINY]
+    assert main(argv + ["--save", "sage.pt", "--quiet"]) == 0
+    assert "2-layer GraphSAGE (hidden 8, ANN activation relu)" in capsys.readouterr().out
+    assert torch.load(folder / "sage.pt", weights_only=True)["model"] == "sage"
+    assert main(["convert", "--load", "sage.pt", "--method", "rate", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "GraphSAGE"
+
+
+def test_a_graph_without_a_public_split_is_split_per_class(tmp_path, monkeypatch, capsys):
+    """Amazon Photo: 20 training and 30 validation nodes per class, the rest test nodes."""
+    if not (mirror() / "amazon" / "Photo").is_dir():
+        pytest.skip("needs GSNN_DATA_MIRROR with amazon/Photo")
+    monkeypatch.setenv("GSNN_DATA_MIRROR", str(mirror()))
+    argv = ["convert", "--dataset", "photo", "--root", str(tmp_path), "--epochs", "1"]
+    assert main(argv + ["--hidden", "4", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"] == "Photo"
+    assert result["test_nodes"] == 7650 - 8 * (20 + 30)  # PyG's Amazon Photo: 7,650 nodes

@@ -1,4 +1,4 @@
-"""The ``gsnn`` command line: train a reference GCN, convert it, evaluate, sweep, benchmark.
+"""The ``gsnn`` command line: train a reference GNN, convert it, evaluate, sweep, benchmark.
 
 One file per subcommand; each adds its parser with :func:`add_parser` and runs
 with ``args.run(args)``. Shared options live in :mod:`gsnn.cli.options`, the

@@ -33,9 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         parents=[general_options(), data_options(), method_options(), model_options()],
         formatter_class=HelpFormatter,
         help="convert an ANN (saved by gsnn train, or trained now) and compare it with its SNN",
-        description="Convert a trained GCN into a spiking network and print the ANN against "
-        "the SNN on the test nodes. Without --load, first trains the GCN the method converts "
-        "best (see gsnn methods).",
+        description="Convert a trained GCN or GraphSAGE into a spiking network and print "
+        "the ANN against the SNN on the test nodes. Without --load, first trains the model "
+        "the method converts best (see gsnn methods).",
         epilog=EXAMPLES,
     )
     parser.add_argument(
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> None:
     snn_result = evaluate_snn(snn, data, mask)
     result: Dict[str, Any] = {
         "dataset": setup.dataset,
-        "model": "gcn",
+        "model": type(model).__name__,
         "layers": len(model.convs),
         "hidden": model.convs[0].out_channels,
         "ann_activation": activation,
@@ -115,10 +115,10 @@ def comparison_text(result: Dict[str, Any]) -> str:
     """The human-readable ANN-versus-SNN table of one conversion."""
     snn = result["snn"]
     header = (
-        f"\n{result['dataset']}, {result['layers']}-layer GCN (hidden {result['hidden']}, "
-        f"ANN activation {result['ann_activation']}), method {result['method']}, T={result['T']}, "
-        f"{result['coding']} input coding, seed {result['seed']}, test nodes "
-        f"{result['test_nodes']}\n"
+        f"\n{result['dataset']}, {result['layers']}-layer {result['model']} "
+        f"(hidden {result['hidden']}, ANN activation {result['ann_activation']}), "
+        f"method {result['method']}, T={result['T']}, {result['coding']} input coding, "
+        f"seed {result['seed']}, test nodes {result['test_nodes']}\n"
     )
     rows: List = [
         ("ANN test accuracy", f"{100 * result['ann_accuracy']:.2f} %"),

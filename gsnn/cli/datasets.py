@@ -10,7 +10,7 @@ from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
 from torch_geometric.data.storage import EdgeStorage, GlobalStorage, NodeStorage
 
 from gsnn.cli.console import CommandLineError
-from gsnn.data import planetoid
+from gsnn.data import actor, amazon, coauthor, per_class_random_split, planetoid
 
 
 def _planetoid(name: str) -> Callable[[str, int], Data]:
@@ -20,13 +20,32 @@ def _planetoid(name: str) -> Callable[[str, int], Data]:
     return load
 
 
+def _shchur(loader: Callable[..., Data], name: str) -> Callable[[str, int], Data]:
+    def load(root: str, seed: int) -> Data:
+        graph = loader(name, root=root, transform=transforms.NormalizeFeatures())
+        return per_class_random_split(graph, seed)
+
+    return load
+
+
+def _actor(root: str, seed: int) -> Data:
+    return actor(seed, root=root, transform=transforms.NormalizeFeatures())
+
+
 # Every offline copy the loaders support, by the name users type; each loader takes the data
-# root and the seed (which picks the split of graphs without a public one) and returns a
-# node-classification graph with train/val/test masks.
+# root and the seed and returns a node-classification graph with row-normalised features
+# and train/val/test masks: Planetoid's public split; for Amazon and Coauthor, which have
+# none, 20 training and 30 validation nodes per class drawn with the seed (Shchur et al.);
+# for Actor, Geom-GCN's given split number seed (0-9).
 DATASETS: Dict[str, Callable[[str, int], Data]] = {
     "Cora": _planetoid("Cora"),
     "CiteSeer": _planetoid("CiteSeer"),
     "PubMed": _planetoid("PubMed"),
+    "Photo": _shchur(amazon, "Photo"),
+    "Computers": _shchur(amazon, "Computers"),
+    "CS": _shchur(coauthor, "CS"),
+    "Physics": _shchur(coauthor, "Physics"),
+    "Actor": _actor,
 }
 DATA_FIELDS = ("x", "edge_index", "y", "train_mask", "val_mask", "test_mask")
 # what a torch.save'd Data pickles besides tensors; PyG registers Data itself as safe
@@ -50,8 +69,8 @@ def check_dataset(name: str) -> None:
 def load_graph(name: str, root: str, seed: int) -> Data:
     """The graph ``name`` (a table name or a file path), with the fields every command uses.
 
-    Planetoid graphs come with row-normalised features (``NormalizeFeatures``) and their
-    public split; a file is used as saved, and loaded without running code from it
+    Named graphs come with row-normalised features (``NormalizeFeatures``) and the split
+    of :data:`DATASETS`; a file is used as saved, and loaded without running code from it
     (``weights_only=True``).
 
     Raises:

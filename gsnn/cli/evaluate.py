@@ -85,7 +85,8 @@ def ann_report(args, setup, data):
         "accuracy": accuracies,
     }
     lines = [
-        f"{args.load}: GCN ({training.activation}) trained on {training.dataset}, "
+        f"{args.load}: {type(model).__name__} ({training.activation}) trained on "
+        f"{training.dataset}, "
         f"seed {training.seed}"
     ]
     lines += split_lines(setup.dataset, data, accuracies)

@@ -80,7 +80,12 @@ def model_options(many_seeds: bool = False) -> argparse.ArgumentParser:
     """The reference model and its training (``--seeds``, a list, if ``many_seeds``)."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("reference model (when it is trained)")
-    group.add_argument("--model", default="gcn", choices=["gcn"], help="architecture")
+    group.add_argument(
+        "--model",
+        default="gcn",
+        choices=["gcn", "sage"],
+        help="architecture: gcn (Kipf & Welling) or sage (GraphSAGE, mean aggregation)",
+    )
     group.add_argument("--hidden", type=int, default=16, help="hidden width")
     group.add_argument("--layers", type=int, default=2, help="graph convolutions (>= 2)")
     group.add_argument(

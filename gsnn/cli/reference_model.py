@@ -1,4 +1,4 @@
-"""The reference GCN the commands train, and its file: a state dict plus JSON options.
+"""The reference models the commands train, and their file: a state dict plus JSON options.
 
 A saved ANN is a dict that ``torch.load(path, weights_only=True)`` reads (no code
 runs when it loads): ``format``, ``format_version``, ``gsnn_version``, ``model``
@@ -17,14 +17,15 @@ from torch import nn
 from torch_geometric.data import Data
 
 import gsnn
-from gsnn.ann import GCN, dual_phase_finetune, train_node_classifier
+from gsnn.ann import GCN, GraphSAGE, dual_phase_finetune, train_node_classifier
 from gsnn.cli.console import CommandLineError
 from gsnn.methods import ConversionMethod
 from gsnn.serialization import FORMAT as SNN_FORMAT
 
 ANN_FORMAT = "gsnn-ann"
 ANN_FORMAT_VERSION = 1
-MODELS = {"gcn": GCN}
+# the architectures by the name --model takes; both take the same constructor options
+MODELS = {"gcn": GCN, "sage": GraphSAGE}
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Training:
 def train_reference_model(
     args, recipe: ConversionMethod, data: Data, progress: bool
 ) -> Tuple[nn.Module, Dict[str, Any], str]:
-    """Train the GCN that ``recipe`` converts best; return it, its options and its activation.
+    """Train the ``--model`` that ``recipe`` converts best; return it, its options and its
+    activation.
 
     The activation is the method's first accepted one, QCFS with ``L = --qcfs-levels``
     (default ``T``); ``noisy_qc`` stands for dual-phase stage 1: learnt clips, then
@@ -59,7 +61,7 @@ def train_reference_model(
     if activation == "qcfs":
         options["qcfs_levels"] = args.qcfs_levels or args.T
     torch.manual_seed(args.seed)
-    model = GCN(**options)
+    model = MODELS[args.model](**options)
     train_node_classifier(model, data, epochs=args.epochs, progress=progress)
     if activation == "noisy_qc":
         model = dual_phase_finetune(model, data, T=args.T, epochs=args.epochs, progress=progress)
@@ -70,15 +72,18 @@ def train_reference_model(
     return model, options, activation
 
 
-def save_ann(path: str, model: nn.Module, options: Dict[str, Any], training: Training) -> None:
-    """Write ``model`` to ``path`` in the saved-ANN format."""
+def save_ann(
+    path: str, name: str, model: nn.Module, options: Dict[str, Any], training: Training
+) -> None:
+    """Write ``model``, the architecture ``name`` of :data:`MODELS`, to ``path`` in the
+    saved-ANN format."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "format": ANN_FORMAT,
             "format_version": ANN_FORMAT_VERSION,
             "gsnn_version": gsnn.__version__,
-            "model": "gcn",
+            "model": name,
             "options": json.dumps(options),
             "training": json.dumps(asdict(training)),
             "state_dict": model.state_dict(),
@@ -117,6 +122,11 @@ def read_ann_file(path: str, accept_snn: bool = False) -> Dict[str, Any]:
             f"--load {path}: written by gsnn {saved['gsnn_version']} in ANN format "
             f"{saved['format_version']}; this gsnn ({gsnn.__version__}) reads format "
             f"{ANN_FORMAT_VERSION}. Upgrade gsnn."
+        )
+    if saved["model"] not in MODELS:
+        raise CommandLineError(
+            f"--load {path} holds a {saved['model']!r} model; this gsnn builds "
+            f"{', '.join(MODELS)}. Upgrade gsnn."
         )
     return saved
 

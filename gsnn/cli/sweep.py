@@ -23,6 +23,7 @@ from gsnn.cli.options import (
 )
 from gsnn.cli.preflight import check_converts, check_positive, checked_recipe, data_setup
 from gsnn.cli.reference_model import (
+    MODELS,
     activation_of,
     load_ann,
     train_reference_model,
@@ -52,7 +53,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         ],
         formatter_class=HelpFormatter,
         help="convert one model with many methods at many T; write markdown, JSON and a plot",
-        description="For every seed, train the GCN each method converts best (one per ANN "
+        description="For every seed, train the model each method converts best (one per ANN "
         "activation; QCFS with L = T unless --qcfs-levels, dual-phase fine-tuned at each T), "
         "or take the --load model, and convert it with every method at every T. Reports the "
         "test accuracy of ANN and SNN as mean and standard deviation over the seeds, with "
@@ -194,10 +195,12 @@ def describe_model(args: argparse.Namespace, setup) -> str:
     if setup.saved is not None:
         options = json.loads(setup.saved["options"])
         return (
-            f"{args.load}: {options['num_layers']}-layer GCN, hidden {options['hidden_channels']}"
+            f"{args.load}: {options['num_layers']}-layer {MODELS[setup.saved['model']].__name__}, "
+            f"hidden {options['hidden_channels']}"
         )
     residual = ", residual" if args.residual else ""
-    return f"{args.layers}-layer GCN, hidden {args.hidden}{residual}, {args.epochs} epochs"
+    name = MODELS[args.model].__name__
+    return f"{args.layers}-layer {name}, hidden {args.hidden}{residual}, {args.epochs} epochs"
 
 
 def mean_std(values: List[float]) -> Tuple[float, float]:

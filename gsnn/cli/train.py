@@ -1,4 +1,4 @@
-"""``gsnn train``: train the reference GCN a method converts best, and save it."""
+"""``gsnn train``: train the reference model a method converts best, and save it."""
 
 import argparse
 from pathlib import Path
@@ -31,23 +31,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             model_options(),
         ],
         formatter_class=HelpFormatter,
-        help="train the GCN a method converts best and save it",
-        description="Train the reference GCN with the activation the method converts (QCFS "
-        "for qcfs, ReLU for rate, ...; see gsnn methods) and save it: a state dict plus its "
-        "constructor options, loadable with torch.load(path, weights_only=True).",
+        help="train the GCN (or GraphSAGE) a method converts best and save it",
+        description="Train the reference GCN or GraphSAGE with the activation the method "
+        "converts (QCFS for qcfs, ReLU for rate, ...; see gsnn methods) and save it: a state "
+        "dict plus its constructor options, loadable with torch.load(path, weights_only=True).",
         epilog=EXAMPLES,
     )
     parser.add_argument(
         "--save",
         metavar="PATH",
         help="where to save the ANN; never overwritten (default: "
-        "<dataset>-gcn-<method>-T<T>-seed<seed>.pt in the current folder)",
+        "<dataset>-<model>-<method>-T<T>-seed<seed>.pt in the current folder)",
     )
     parser.set_defaults(run=run)
 
 
 def default_path(args: argparse.Namespace, dataset: str) -> str:
-    return f"{Path(dataset).stem}-gcn-{args.method}-T{args.T}-seed{args.seed}.pt"
+    return f"{Path(dataset).stem}-{args.model}-{args.method}-T{args.T}-seed{args.seed}.pt"
 
 
 def run(args: argparse.Namespace) -> None:
@@ -58,9 +58,8 @@ def run(args: argparse.Namespace) -> None:
     data = setup.load_data(args.seed)
     model, options, activation = train_reference_model(args, recipe, data, progress_enabled(args))
     accuracy = node_accuracy(model, data)
-    save_ann(
-        path, model, options, Training(setup.dataset, args.seed, args.epochs, activation, accuracy)
-    )
+    training = Training(setup.dataset, args.seed, args.epochs, activation, accuracy)
+    save_ann(path, args.model, model, options, training)
     note(args, f"saved the ANN to {path}")
     result = {
         "dataset": setup.dataset,
@@ -74,7 +73,8 @@ def run(args: argparse.Namespace) -> None:
         "test_accuracy": accuracy,
     }
     text = (
-        f"{setup.dataset}, {args.layers}-layer GCN (hidden {args.hidden}, ANN activation "
+        f"{setup.dataset}, {args.layers}-layer {type(model).__name__} (hidden {args.hidden}, "
+        "ANN activation "
         f"{activation}), seed {args.seed}, {args.epochs} epochs\n"
         f"  validation accuracy  {100 * result['validation_accuracy']:.2f} %\n"
         f"  test accuracy        {100 * accuracy:.2f} %\n"
