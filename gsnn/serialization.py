@@ -14,7 +14,9 @@ weights_only=True)``. Objects are described, not pickled:
 - the traced body (``torch.fx``) by its nodes; a ``call_function`` target must be in
   :data:`SAFE_FUNCTIONS` and a ``call_method`` target in :data:`SAFE_METHODS`.
 
-Anything else is refused when saving, naming where it sits, and when loading.
+Anything else is refused when saving, naming where it sits, and when loading. Attributes a
+class lists in ``transient_attributes`` (caches, locks, records of the last call) are not
+saved; loading makes them again.
 
 The file records the format version and the gsnn version that wrote it; :func:`load`
 refuses a newer major format version with a message saying to upgrade gsnn.
@@ -22,6 +24,7 @@ refuses a newer major format version with a message saying to upgrade gsnn.
 
 from __future__ import annotations
 
+import inspect
 import operator
 import os
 import pickle
@@ -38,7 +41,6 @@ from gsnn.convert.input_binding import BodyInput, InputBinding
 from gsnn.convert.spiking_network import SpikingNetwork
 from gsnn.methods.layerwise_calibration import CalibrationOptions
 from gsnn.metrics.energy import EnergyModel
-from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 
 FORMAT = "gsnn.SpikingNetwork"
 # (major, minor): a new minor version only adds what older readers may ignore
@@ -96,11 +98,6 @@ flattening, a final softmax): what a converted network keeps of the ANN's functi
 SAFE_METHODS = frozenset({"add", "flatten", "softmax", "log_softmax"})
 """The tensor methods a saved body or output op may call."""
 
-# attributes that are caches or records of the last call, restored as None
-_TRANSIENT = {
-    SpikingNetwork: ("last_stats", "last_step_logits"),
-    SpikingGraphLayer: ("_cached_adjacency",),
-}
 # what nn.Module.__init__ sets; of these only the following are saved
 _MODULE_INTERNALS = frozenset(vars(nn.Module()))
 _MODULE_SAVED = ("training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules")
@@ -116,8 +113,8 @@ def save(snn: SpikingNetwork, path: PathLike) -> None:
 
     Holds the weights, thresholds, neurons, method and its options, ``T``, the input
     coding, the readout, the traced body's graph and the gsnn version. Caches (a graph
-    layer's adjacency) and the records of the last call (:attr:`~SpikingNetwork.last_stats`)
-    are not saved.
+    layer's adjacency), the call lock and the records of the last call
+    (:attr:`~SpikingNetwork.last_stats`) are not saved.
 
     Args:
         snn (SpikingNetwork): a network from :func:`gsnn.convert`.
@@ -217,7 +214,7 @@ class _Encoder:
             }
         if isinstance(value, slice):
             return {"slice": self.encode((value.start, value.stop, value.step), where)}
-        if callable(value) and not isinstance(value, (nn.Module, InputBinding)):
+        if inspect.isroutine(value) or isinstance(value, type):
             return {"function": _function_name(value, where)}
         return self._object(value, where)
 
@@ -242,15 +239,12 @@ class _Encoder:
         return {"object": number, "class": class_name, "attributes": self._attributes(value, where)}
 
     def _attributes(self, value: Any, where: str) -> Any:
-        transient = set()
-        for cls, names in _TRANSIENT.items():
-            if isinstance(value, cls):
-                transient.update(names)
+        transient = getattr(type(value), "transient_attributes", ())
         return self.encode(
             {
-                name: None if name in transient else item
+                name: item
                 for name, item in vars(value).items()
-                if name not in _MODULE_INTERNALS
+                if name not in _MODULE_INTERNALS and name not in transient
             },
             where,
         )
@@ -326,6 +320,16 @@ def _function_name(function: Any, where: str) -> str:
     )
 
 
+def _init_transient(instance: Any) -> None:
+    """Make the attributes a class does not save (``transient_attributes``): by its
+    ``_init_transient()`` if it has one, else as ``None``."""
+    if hasattr(instance, "_init_transient"):
+        instance._init_transient()
+        return
+    for name in getattr(type(instance), "transient_attributes", ()):
+        setattr(instance, name, None)
+
+
 class _Decoder:
     """Rebuilds what :class:`_Encoder` wrote, resolving names through the whitelists only."""
 
@@ -391,6 +395,7 @@ class _Decoder:
         else:
             self.objects[value["object"]] = instance
             vars(instance).update(self.decode(value["attributes"]))
+        _init_transient(instance)
         return instance
 
     def _restore_module(self, module: nn.Module, value: dict) -> None:

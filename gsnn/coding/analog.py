@@ -22,4 +22,5 @@ class AnalogCoder(Coder):
 
     def chunks(self, x: Tensor, T: int, steps_per_chunk: int) -> Iterator[Tensor]:
         for steps in chunk_lengths(T, steps_per_chunk):
-            yield x.unsqueeze(0).expand(steps, *x.shape)
+            # stride 0 along time even for one step, so every chunk is time-constant
+            yield x.as_strided((steps, *x.shape), (0, *x.stride()), x.storage_offset())

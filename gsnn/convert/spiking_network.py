@@ -1,6 +1,8 @@
 """The converted network: encoder, spiking body, readout, statistics."""
 
-from typing import Dict, List, Optional, Sequence, Tuple
+import math
+import threading
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, fx, nn
@@ -12,6 +14,7 @@ from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
 from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.synaptic_layer import SynapticLayer
+from gsnn.nn.time_constant import shares_storage
 
 
 class SpikingNetwork(nn.Module):
@@ -32,7 +35,15 @@ class SpikingNetwork(nn.Module):
     chunks of steps instead: set :attr:`steps_per_chunk`, or let
     :meth:`plan_chunks` choose it for a memory budget. Neurons (and max pooling)
     carry their state from chunk to chunk, so outputs and statistics equal a
-    single pass.
+    single pass; the input code is generated chunk by chunk too
+    (:meth:`~gsnn.coding.Coder.chunks`).
+
+    One network may be called from several threads. The state of a run lives
+    on its modules (membranes, statistics hooks, a cached adjacency), so calls
+    are serialised by a lock (``experiments/results/benchmark_reentrancy.md``
+    measures what the lock costs a single thread), and :attr:`last_stats` and
+    :attr:`last_step_logits` are kept per thread: each thread reads those of
+    its own last call.
 
     Args:
         body (fx.GraphModule): spiking layers and neurons, ``[T, ...]`` tensors.
@@ -55,6 +66,9 @@ class SpikingNetwork(nn.Module):
             inputs on as they are.
     """
 
+    # not saved by gsnn.save, pickled or deep-copied: made again by _init_transient
+    transient_attributes: ClassVar[Tuple[str, ...]] = ("_lock", "_last_call")
+
     def __init__(
         self,
         body: fx.GraphModule,
@@ -70,6 +84,7 @@ class SpikingNetwork(nn.Module):
         input_binding: Optional[InputBinding] = None,
     ) -> None:
         super().__init__()
+        self._init_transient()
         self.body = body
         self.coder = coder
         self.method = method
@@ -84,9 +99,51 @@ class SpikingNetwork(nn.Module):
         self.energy_model = EnergyModel()
         self.record_stats = True
         self.steps_per_chunk = None
-        self.last_step_logits: Optional[Tensor] = None
-        self.last_stats: Optional[SpikeStats] = None
         self.T = T
+
+    def _init_transient(self) -> None:
+        self._lock = threading.RLock()
+        self._last_call = threading.local()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k not in self.transient_attributes}
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._init_transient()
+
+    def get_extra_state(self) -> dict:
+        """The thresholds, so that :meth:`state_dict` carries them: setting :attr:`T`
+        after :meth:`load_state_dict` rebuilds the neurons from the loaded thresholds."""
+        return {"thresholds": dict(self.thresholds)}
+
+    def set_extra_state(self, state: dict) -> None:
+        thresholds = state["thresholds"]
+        if set(thresholds) != set(self.thresholds):
+            raise ValueError(
+                f"The state dict has thresholds for the neurons {sorted(thresholds)}, this "
+                f"network has {sorted(self.thresholds)}; load the state of a network "
+                "converted from the same model."
+            )
+        self.thresholds = {name: thresholds[name].detach().clone() for name in self.thresholds}
+
+    @property
+    def last_stats(self) -> Optional[SpikeStats]:
+        """The :class:`~gsnn.metrics.SpikeStats` of this thread's last call (``None`` before)."""
+        return getattr(self._last_call, "stats", None)
+
+    @last_stats.setter
+    def last_stats(self, value: Optional[SpikeStats]) -> None:
+        self._last_call.stats = value
+
+    @property
+    def last_step_logits(self) -> Optional[Tensor]:
+        """The decoded logits after each step of this thread's last call, :math:`(T, *)`."""
+        return getattr(self._last_call, "step_logits", None)
+
+    @last_step_logits.setter
+    def last_step_logits(self, value: Optional[Tensor]) -> None:
+        self._last_call.step_logits = value
 
     @property
     def T(self) -> int:
@@ -96,6 +153,10 @@ class SpikingNetwork(nn.Module):
     @T.setter
     def T(self, value: int) -> None:
         check_time_steps(value)
+        with self._lock:
+            self._set_T(value)
+
+    def _set_T(self, value: int) -> None:
         self._T = value
         for name, threshold in self.thresholds.items():
             depth = self.depths.get(name, 1)
@@ -122,7 +183,8 @@ class SpikingNetwork(nn.Module):
             raise ValueError(f"steps_per_chunk must be >= 1, got {value}.")
         if value is not None:
             self._streamable_modules()  # refuses windowed methods now, not at the next call
-        self._steps_per_chunk = value
+        with self._lock:
+            self._steps_per_chunk = value
 
     @property
     def latency_steps(self) -> int:
@@ -175,58 +237,66 @@ class SpikingNetwork(nn.Module):
         return self.input_binding(*args, **kwargs)
 
     def forward(self, *args, **kwargs) -> Tensor:
-        inputs = self.body_inputs(*args, **kwargs)
-        self._check_inputs(inputs)
-        encoded = self.coder(inputs[0], self.steps)
-        chunk = self.steps_per_chunk or self.steps
-        if self.record_stats:
-            with StatsRecorder(self.body, self.energy_model) as recorder:
-                currents = self._simulate(encoded, inputs[1:], chunk, recorder)
-            recorder.stats.time_steps = self.T
-            self.last_stats = recorder.stats
-        else:
-            currents = self._simulate(encoded, inputs[1:], chunk)
-        return self._decode(currents)
+        with self._lock:
+            inputs = self.body_inputs(*args, **kwargs)
+            self._check_inputs(inputs)
+            chunk = self.steps_per_chunk or self.steps
+            if self.record_stats:
+                with StatsRecorder(self.body, self.energy_model) as recorder:
+                    currents = self._simulate(inputs, chunk, recorder)
+                recorder.stats.time_steps = self.T
+                self.last_stats = recorder.stats
+            else:
+                currents = self._simulate(inputs, chunk)
+            return self._decode(currents)
 
     def forward_stepwise(self, *args, **kwargs) -> Tensor:
         """Simulate one step at a time through the same ops (streaming mode).
 
-        Gives the same result as :meth:`forward`; it exists as the reference
-        that the layer-major, time-stacked simulation is checked and
+        Gives the same result as :meth:`forward` for online methods (those that
+        run in chunks of steps, see :attr:`steps_per_chunk`); it exists as the
+        reference that the layer-major, time-stacked simulation is checked and
         benchmarked against. Statistics are not recorded.
+
+        Raises:
+            ValueError: the method is windowed (its neurons or per-step weights
+                need the whole run at once), so it has no step-by-step form.
         """
-        inputs = self.body_inputs(*args, **kwargs)
-        self._check_inputs(inputs)
-        return self._decode(self._simulate(self.coder(inputs[0], self.steps), inputs[1:], 1))
+        with self._lock:
+            inputs = self.body_inputs(*args, **kwargs)
+            self._check_inputs(inputs)
+            self._streamable_modules("run one step at a time", "use forward()")
+            return self._decode(self._simulate(inputs, 1))
 
     def _simulate(
-        self,
-        encoded: Tensor,
-        rest: Sequence,
-        chunk: int,
-        recorder: Optional[StatsRecorder] = None,
+        self, inputs: Sequence, chunk: int, recorder: Optional[StatsRecorder] = None
     ) -> Tensor:
-        """Run the body over ``encoded`` (:math:`(T, *)`) in chunks of ``chunk`` steps; the
-        stateful modules carry their state from one chunk to the next."""
-        if chunk >= encoded.shape[0]:
-            return self.body(encoded, *rest)
+        """Encode ``inputs[0]`` and run the body over its :math:`T` steps in chunks of
+        ``chunk`` steps; the coder and the stateful modules carry their state from one
+        chunk to the next."""
+        x, rest = inputs[0], inputs[1:]
+        if chunk >= self.steps:
+            return self.body(self.coder(x, self.steps), *rest)
         stateful = self._streamable_modules()
         for module in stateful:
             module.keep_state = True
             module.reset()
         try:
-            currents = []
-            for start in range(0, encoded.shape[0], chunk):
+            currents, start = [], 0
+            for block in self.coder.chunks(x, self.steps, chunk):
                 if recorder is not None:
                     recorder.first_step = start
-                currents.append(self.body(encoded[start : start + chunk], *rest))
+                currents.append(self.body(block, *rest))
+                start += block.shape[0]
         finally:
             for module in stateful:
                 module.keep_state = False
                 module.reset()
         return torch.cat(currents, dim=0)
 
-    def _streamable_modules(self) -> List[nn.Module]:
+    def _streamable_modules(
+        self, purpose: str = "run in chunks of steps", fix: str = "set steps_per_chunk = None"
+    ) -> List[nn.Module]:
         """The modules that carry state across steps, if the network can run in chunks."""
         neurons = [module for _, module in self.neurons()]
         if not all(neuron.streams_state for neuron in neurons) or any(
@@ -235,9 +305,8 @@ class SpikingNetwork(nn.Module):
             if isinstance(module, SynapticLayer)
         ):
             raise ValueError(
-                f"Only online methods run in chunks of steps; method {self.method.name!r} "
-                "uses windowed neurons or per-step weights, which need the whole run at once. "
-                "Set steps_per_chunk = None."
+                f"Only online methods {purpose}; method {self.method.name!r} uses "
+                f"windowed neurons or per-step weights, which need the whole run at once: {fix}."
             )
         ops = [m for m in self.body.modules() if isinstance(m, StructuralOp) and m.stateful]
         return neurons + ops
@@ -248,18 +317,24 @@ class SpikingNetwork(nn.Module):
 
         It is an upper bound on what the body keeps alive between its ops (each
         result is freed after its last use); temporaries inside a layer add to it.
+        The input code of a step counts too, unless it is a view of the input
+        (analog coding).
         """
-        inputs = self.body_inputs(*args, **kwargs)
-        self._check_inputs(inputs)
-        measuring = _OutputBytes(self.body)
-        stateful = self._streamable_modules()
-        with torch.no_grad():
-            try:
-                measuring.run(self.coder(inputs[0], 1), *inputs[1:])
-            finally:
-                for module in stateful:
-                    module.reset()
-        return measuring.total
+        with self._lock:
+            inputs = self.body_inputs(*args, **kwargs)
+            self._check_inputs(inputs)
+            measuring = _OutputBytes(self.body)
+            stateful = self._streamable_modules()
+            with torch.no_grad():
+                code = self.coder(inputs[0], 1)
+                try:
+                    measuring.run(code, *inputs[1:])
+                finally:
+                    for module in stateful:
+                        module.reset()
+            if not shares_storage(code, inputs[0]):
+                measuring.total += code.numel() * code.element_size()
+            return measuring.total
 
     def plan_chunks(self, memory_bytes: int, *args, headroom: float = 4.0, **kwargs) -> int:
         """Set :attr:`steps_per_chunk` so one chunk fits in ``memory_bytes``; return it.
@@ -276,6 +351,10 @@ class SpikingNetwork(nn.Module):
         Raises:
             ValueError: the method cannot run in chunks, or not even one step fits.
         """
+        if isinstance(memory_bytes, bool) or not isinstance(memory_bytes, (int, float)):
+            raise ValueError(f"memory_bytes must be a number of bytes, got {memory_bytes!r}.")
+        if not math.isfinite(memory_bytes) or memory_bytes <= 0:
+            raise ValueError(f"memory_bytes must be positive and finite, got {memory_bytes!r}.")
         if not headroom >= 1:
             raise ValueError(f"headroom must be >= 1, got {headroom!r}.")
         per_step = headroom * self.bytes_per_step(*args, **kwargs)

@@ -29,6 +29,8 @@ class SpikingGraphLayer(WeightedLayer):
 
     # False where the normalisation takes square roots of weighted degrees (gcn_norm)
     negative_edge_weights = True
+    # a cache, not saved by gsnn.save
+    transient_attributes = ("_cached_adjacency",)
 
     def __init__(self, in_channels: int, out_channels: int, cached: bool = False) -> None:
         super().__init__()

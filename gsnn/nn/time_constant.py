@@ -16,6 +16,11 @@ def is_time_constant(x: Tensor) -> bool:
     return x.dim() >= 1 and x.stride(0) == 0
 
 
+def shares_storage(a: Tensor, b: Tensor) -> bool:
+    """Whether ``a`` is a view into the memory of ``b`` (e.g. an analog code of ``b``)."""
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
 def map_steps(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """Apply ``fn`` to ``x`` of shape ``[T, ...]`` and keep it time-constant if it was.
 

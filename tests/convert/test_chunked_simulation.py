@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch_geometric.data import Data
 from torch_geometric.utils import erdos_renyi_graph
 
@@ -176,3 +177,52 @@ def test_convert_runs_its_agreement_check_in_chunks(graph):
     assert chunked.conversion_check == whole.conversion_check
     with pytest.raises(ValueError, match="Only online methods run in chunks"):
         gsnn.convert(model, graph, method="one-spike", T=T, steps_per_chunk=3)
+
+
+class LargestResult(TorchDispatchMode):
+    """Notes the largest tensor any op returns while it is active."""
+
+    def __init__(self):
+        super().__init__()
+        self.numel = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for result in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(result, torch.Tensor):
+                self.numel = max(self.numel, result.numel())
+        return out
+
+
+@pytest.mark.parametrize("coding", ["bernoulli", "deterministic"])
+def test_chunked_spike_coding_never_builds_the_whole_input_code(coding):
+    # wide inputs, narrow layers: the [T, N, F] code would be the largest tensor by far
+    torch.manual_seed(7)
+    nodes, features, steps, chunk = 20, 64, 32, 4
+    x, edge_index = torch.rand(nodes, features), erdos_renyi_graph(nodes, 0.2)
+    model = GCN(features, 4, CLASSES).eval()
+    snn = gsnn.convert(model, (x, edge_index), method="rate", T=steps, coding=coding)
+    snn.coder = type(snn.coder)(seed=0) if coding == "bernoulli" else snn.coder
+    one_pass = snn(x, edge_index)
+    snn.steps_per_chunk = chunk
+    with torch.no_grad(), LargestResult() as largest:
+        chunked = snn(x, edge_index)
+    assert largest.numel <= chunk * nodes * features
+    assert torch.equal(chunked, one_pass)
+
+
+@pytest.mark.parametrize("coding", ["bernoulli", "deterministic"])
+def test_bytes_per_step_counts_a_spike_coded_input(coding):
+    torch.manual_seed(8)
+    x = torch.rand(10, 4)
+    snn = gsnn.convert(TinyMLP().eval(), x, method="rate", T=8, coding=coding)
+    # as for analog input, plus one step of the input code (10 samples, 4 values)
+    assert snn.bytes_per_step(x) == 4 * 10 * (3 + 3 + 2) + 4 * 10 * 4
+
+
+@pytest.mark.parametrize("budget", [float("nan"), float("inf"), -1, 0, "1GB", None])
+def test_plan_chunks_refuses_a_budget_that_is_not_a_positive_number(graph, budget):
+    model = GCN(FEATURES, HIDDEN, CLASSES).double().eval()
+    snn = gsnn.convert(model, graph, method="rate", T=4)
+    with pytest.raises(ValueError, match="memory_bytes must be"):
+        snn.plan_chunks(budget, graph.x, graph.edge_index)

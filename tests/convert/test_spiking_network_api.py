@@ -1,5 +1,8 @@
 """SpikingNetwork behaviour: streaming equivalence, per-step logits, changing T."""
 
+import copy
+import threading
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -190,3 +193,67 @@ def test_network_is_called_like_the_ann_with_edge_weights(graph):
         unweighted = model(graph.x, graph.edge_index)
     assert (out - ann).abs().max() < (out - unweighted).abs().max()
     torch.testing.assert_close(out, ann, rtol=0, atol=2e-2)
+
+
+@pytest.mark.parametrize("method", ["two-phase", "one-spike", "css", "phase"])
+def test_forward_stepwise_of_a_windowed_method_says_why_and_what_to_use(graph, method):
+    activation = "qcfs" if method == "two-phase" else "relu"
+    snn = gsnn.convert(three_layer(activation).eval(), graph, method=method, T=8, check=False)
+    with pytest.raises(ValueError, match=r"online methods run one step at a time.*forward\(\)"):
+        snn.forward_stepwise(graph.x, graph.edge_index)
+
+
+def test_state_dict_carries_the_thresholds_through_a_change_of_T(graph):
+    torch.manual_seed(8)
+    model = three_layer("relu").eval()
+    snn = gsnn.convert(model, graph, method="rate", T=8, check=False)
+    # the same model calibrated on other features: other thresholds
+    other = gsnn.convert(model, (graph.x * 3, graph.edge_index), method="rate", T=8, check=False)
+    other.load_state_dict(snn.state_dict())
+    snn.T = other.T = 16
+    with torch.no_grad():
+        assert torch.equal(other(graph.x, graph.edge_index), snn(graph.x, graph.edge_index))
+    smaller = gsnn.convert(GCN(FEATURES, HIDDEN, CLASSES).eval(), graph, method="rate", T=8)
+    with pytest.raises((ValueError, RuntimeError), match="thresholds for the neurons"):
+        smaller.load_state_dict(snn.state_dict(), strict=False)
+
+
+@pytest.mark.parametrize("steps_per_chunk", [None, 2])
+def test_one_network_called_from_two_threads_gives_each_its_own_result(steps_per_chunk):
+    torch.manual_seed(9)
+    nodes = 400
+    x, edge_index = torch.rand(nodes, FEATURES), erdos_renyi_graph(nodes, 0.05)
+    model = three_layer("relu").eval()
+    snn = gsnn.convert(model, (x, edge_index), method="rate", T=16, check=False)
+    snn.steps_per_chunk = steps_per_chunk
+    inputs = [(x, edge_index), (torch.rand(nodes, FEATURES), erdos_renyi_graph(nodes, 0.05))]
+    with torch.no_grad():
+        expected = [(snn(*i), snn.last_stats.spikes) for i in inputs]
+    start = threading.Barrier(2)
+    results = [[], []]
+
+    def run(index):
+        start.wait()
+        for _ in range(6):
+            with torch.no_grad():
+                output = snn(*inputs[index])
+            results[index].append((output, snn.last_stats.spikes))
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index in range(2):
+        for output, spikes in results[index]:
+            assert torch.equal(output, expected[index][0])
+            assert spikes == expected[index][1]  # this thread's statistics, not doubled
+
+
+def test_a_network_deep_copies_with_its_own_lock(graph):
+    snn = gsnn.convert(three_layer("relu").eval(), graph, method="rate", T=8, check=False)
+    twin = copy.deepcopy(snn)
+    assert twin._lock is not snn._lock
+    with torch.no_grad():
+        assert torch.equal(twin(graph.x, graph.edge_index), snn(graph.x, graph.edge_index))
+    assert twin.last_stats.spikes == snn.last_stats.spikes
