@@ -72,6 +72,12 @@ def calibrate(
         sample_shapes = sample_shapes or recorder.sample_shapes
         for name in site_names:
             activations = recorder.outputs[name]
+            if not torch.isfinite(activations).all():
+                raise ValueError(
+                    f"The ANN's activations at site '{name}' hold NaN or infinite values on "
+                    "the calibration data, so no threshold can be calibrated there; check the "
+                    "model's weights and the data (edge weights included) for NaN or inf."
+                )
             parts[name].append(summary_parts(activations if rows is None else activations[rows]))
     statistics = {name: SiteStatistics.from_parts(parts[name]) for name in site_names}
     return Calibration(statistics, sample_shapes)

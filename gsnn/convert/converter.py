@@ -7,7 +7,6 @@ import copy
 import logging
 from typing import Optional, Union
 
-import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
@@ -19,7 +18,10 @@ from gsnn.convert.batch_norm_folding import fold_batch_norms
 from gsnn.convert.calibration_data import (
     CalibrationData,
     calibration_calls,
+    check_body_inputs,
     check_features,
+    check_precision,
+    check_rows,
     run_ann,
 )
 from gsnn.convert.count_only_ops import check_count_only_ops
@@ -106,6 +108,7 @@ def convert(
             f"Method {recipe.name!r} weights or injects the input by its own schedule and "
             f"needs coding='analog', got coding={coding!r}."
         )
+    check_precision(model)
     calls = calibration_calls(data, model)
     if mask is not None and len(calls) > 1:
         raise ValueError(
@@ -123,10 +126,8 @@ def convert(
         graph_module, binding = trace_call(copy.deepcopy(model).eval(), calls[0])
         batches = [binding(*call.args, **call.kwargs) for call in calls]  # the body's inputs
         inputs = batches[0]
-        if mask is not None and mask.dtype == torch.bool and mask.shape[0] != inputs[0].shape[0]:
-            raise ValueError(
-                f"The mask has {mask.shape[0]} entries but the data has {inputs[0].shape[0]} rows."
-            )
+        check_body_inputs(batches, binding.body_inputs)
+        check_rows(sum(len(b[0]) for b in batches) if mask is None else len(inputs[0]), mask)
     finally:
         model.train(was_training)
 

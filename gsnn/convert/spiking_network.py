@@ -160,7 +160,17 @@ class SpikingNetwork(nn.Module):
         self._T = value
         for name, threshold in self.thresholds.items():
             depth = self.depths.get(name, 1)
-            setattr(self.body, name, self.method.make_neuron(threshold, value, depth))
+            try:
+                neuron = self.method.make_neuron(threshold, value, depth)
+            except ValueError as error:
+                site = self.neuron_sites.get(name, name)
+                raise ValueError(
+                    f"Cannot build the neurons of activation site '{site}' ({name}) with the "
+                    f"threshold {threshold.tolist()} that method {self.method.name!r} chose: "
+                    f"{error} Check the site's calibration statistics (site_errors) or the "
+                    "ANN's activation there."
+                ) from error
+            setattr(self.body, name, neuron)
         self.steps = self.method.simulation_steps(self.depth, value)
         for name, module in self.body.named_modules():
             if isinstance(module, SynapticLayer) and name in self.depths:  # called layers
@@ -206,6 +216,12 @@ class SpikingNetwork(nn.Module):
         if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
             raise ValueError(
                 "The input features contain NaN or infinite values; clean or impute them first."
+            )
+        dtype = next((p.dtype for p in self.body.parameters() if p.is_floating_point()), x.dtype)
+        if x.dtype != dtype:
+            raise ValueError(
+                f"The network computes in {dtype} but the input is {x.dtype}; pass x.to({dtype}) "
+                "(or convert a model of the input's precision)."
             )
         if self.sample_shape is not None and tuple(x.shape[1:]) != self.sample_shape:
             if len(self.sample_shape) == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, List, Optional, Tuple
@@ -54,16 +55,32 @@ def qcfs_bound_problem(site: "ActivationSite") -> Optional[str]:
 def percentile_threshold(
     site: "ActivationSite", percentile: float, channel_wise: bool = False
 ) -> Tensor:
-    """The ``percentile`` of the site's non-zero activations (1 where it never activated).
+    """The ``percentile`` of the site's non-zero activations (1, with a warning, where it
+    never activated).
 
     A scalar, or with ``channel_wise`` one threshold per channel, :math:`(C,)`, each the
     percentile of that channel's values (Kim et al. 2020's channel-wise normalisation).
     """
     if channel_wise:
         values = site.statistics.channel_percentile(percentile)
+        if not (values > 0).any():
+            warn_never_active(site)
         return torch.where(values > 0, values, torch.ones_like(values))
     value = site.statistics.percentile(percentile)
+    if not value > 0:
+        warn_never_active(site)
     return torch.tensor(value if value > 0 else 1.0)
+
+
+def warn_never_active(site: "ActivationSite") -> None:
+    """Warn that ``site`` never activated in calibration, so its threshold is a placeholder."""
+    warnings.warn(
+        f"Activation site '{site.name}' never activated on the calibration data (all "
+        f"{site.statistics.count} values were 0), so its threshold is a placeholder of 1.0 "
+        "and its neurons may fire wrongly on other data. Calibrate on data that activates "
+        "it, or check the layer before it (dead units).",
+        stacklevel=3,
+    )
 
 
 @dataclass

@@ -215,7 +215,7 @@ def test_calibration_data_with_wrong_feature_count(graph, relu_gcn):
 
 
 def test_calibration_data_of_unknown_type(relu_gcn):
-    with pytest.raises(ValueError, match="Data object, a tensor or a tuple"):
+    with pytest.raises(ValueError, match=r"Calibration data is a dict \(keys \['x'\]\)"):
         gsnn.convert(relu_gcn, {"x": 1}, method="rate")
     with pytest.raises(ValueError, match="GCN.forward needs 'x', which the calibration Data"):
         gsnn.convert(relu_gcn, Data(edge_index=torch.zeros(2, 0, dtype=torch.long)))
