@@ -21,7 +21,7 @@ import argparse
 import json
 import statistics
 from pathlib import Path
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -99,10 +99,15 @@ def _test_accuracy(predictions: torch.Tensor, data: Data) -> float:
 
 
 def measure(
-    name: str, data: Data, seed: int, hidden: int = 16, epochs: int = 200
+    name: str,
+    data: Data,
+    seed: int,
+    hidden: int = 16,
+    epochs: int = 200,
+    factory: Optional[Callable[[int, int, int], nn.Module]] = None,
 ) -> Dict[str, float]:
-    """Train ``MODELS[name]`` on ``data`` (seed ``seed``, Adam for ``epochs`` epochs, the
-    best validation epoch kept) and convert it.
+    """Train ``factory`` (default ``MODELS[name]``) on ``data`` (seed ``seed``, Adam for
+    ``epochs`` epochs, the best validation epoch kept) and convert it.
 
     Returns:
         ``ann``: test accuracy of the ReLU ANN; ``rate_T64_agreement``: fraction
@@ -113,7 +118,7 @@ def measure(
     """
     torch.manual_seed(seed)
     classes = int(data.y.max()) + 1
-    model = MODELS[name](data.num_features, hidden, classes)
+    model = (factory or MODELS[name])(data.num_features, hidden, classes)
     model = train_node_classifier(model, data, epochs=epochs)
     ann_predictions = _predictions(model, data)
     row = {"model": name, "seed": seed, "epochs": epochs}
@@ -130,8 +135,9 @@ def measure(
     return row
 
 
-def summarise(rows: Sequence[Dict]) -> str:
-    """A Markdown table: mean ± std over seeds, in percent, one line per model."""
+def summarise(rows: Sequence[Dict], names: Optional[Sequence[str]] = None) -> str:
+    """A Markdown table: mean ± std over seeds, in percent, one line per model (``names``,
+    default :data:`MODELS`, in that order)."""
     columns = ["ann", f"rate_T{RATE_T}_agreement", f"rate_T{RATE_T}", "qcfs_ann"]
     columns += [f"qcfs_T{steps}" for steps in QCFS_T]
     header = (
@@ -139,7 +145,7 @@ def summarise(rows: Sequence[Dict]) -> str:
         "QCFS ANN (qcfs_from_relu, L=8) | qcfs T=8 | qcfs T=32 |"
     )
     lines = [header, "|" + " --- |" * (len(columns) + 2)]
-    for name in MODELS:
+    for name in names or MODELS:
         mine = [row for row in rows if row["model"] == name]
         if not mine:
             continue
