@@ -3,7 +3,11 @@
 Reproduce the committed results (about 15 minutes per dataset on 2 CPU cores):
 
     GSNN_DATA_MIRROR=../shared/datasets python experiments/node_classification.py \
-        --datasets Cora CiteSeer --seeds 0 1 2 3 4
+        --datasets Cora CiteSeer --seeds 0 1 2 3 4 --output experiments/results/node_classification
+
+Every command below ran with ``--output experiments/results/node_classification`` (then
+the default): without it a run writes a new journal, table and plots in the current folder,
+so the committed results change only when asked.
 
 Appends every finished (dataset, architecture, seed) to
 ``experiments/results/node_classification.jsonl`` (a rerun resumes from it) and
@@ -129,7 +133,6 @@ from gsnn.data import (
     planetoid,
 )
 
-RESULTS = Path(__file__).parent / "results"
 # (model class, its shape); SAGE uses mean aggregation
 ARCHITECTURES = {
     "GCN-2 h16": (GCN, dict(hidden_channels=16, num_layers=2)),
@@ -726,7 +729,13 @@ def main():
     parser.add_argument("--variants", nargs="+", default=VARIANT_LABELS, choices=VARIANT_LABELS)
     parser.add_argument("--root", default="datasets/")
     parser.add_argument("--workers", type=int, default=2, help="datasets run in parallel")
-    parser.add_argument("--output", default=str(RESULTS / "node_classification"))
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="prefix of the journal (.jsonl), table (.md) and plots; pass "
+        "experiments/results/node_classification to add to and rewrite the committed results "
+        "(default: a new node_classification-<UTC time> in the current folder)",
+    )
     parser.add_argument(
         "--summarise-only",
         action="store_true",
@@ -734,7 +743,7 @@ def main():
     )
     args = parser.parse_args()
 
-    output = Path(args.output)
+    output = Path(args.output or f"node_classification-{time.strftime('%Y%m%d-%H%M%S')}")
     output.parent.mkdir(parents=True, exist_ok=True)
     journal = output.with_suffix(".jsonl")
     notes = []
