@@ -1,46 +1,67 @@
-"""Folding batch norms into the weighted layer before them."""
+"""Folding batch norms into the weighted layer before them, or into a per-step affine map
+of the spikes where they follow an activation."""
 
-import torch
+from collections import Counter
+
 from torch import fx
 
 from gsnn.convert.errors import ConversionError
-from gsnn.convert.rules import NORMALISATION_MODULES, qualified_name
+from gsnn.convert.rules import NORMALISATION_MODULES, OpRole, qualified_name, role_of
+from gsnn.nn import SpikingBatchNorm
 from gsnn.nn.synaptic_layer import WeightedLayer
 
 
 def fold_batch_norms(graph_module: fx.GraphModule) -> None:
-    """Absorb every batch norm into the weighted layer that feeds it (methods.md O15).
+    """Absorb every batch norm into the weighted layer that feeds it (methods.md O15); one
+    that follows an activation (PyG's ``act_first=True``) becomes a
+    :class:`~gsnn.nn.SpikingBatchNorm` of that activation's neuron.
 
     Raises:
-        ConversionError: a batch norm that does not directly follow a weighted
-            layer whose output it alone uses, or that keeps no running statistics.
+        ConversionError: a batch norm that follows neither a weighted layer whose
+            output it alone uses nor an activation, that keeps no running
+            statistics, or that follows an activation at more than one call site.
     """
     modules = dict(graph_module.named_modules())
-    for node in list(graph_module.graph.nodes):
-        if node.op != "call_module" or not isinstance(modules[node.target], NORMALISATION_MODULES):
-            continue
-        norm = modules[node.target]
-        batch_norm = getattr(norm, "module", norm)  # PyG's BatchNorm wraps nn.BatchNorm1d
+    norm_nodes = [
+        node
+        for node in graph_module.graph.nodes
+        if node.op == "call_module" and isinstance(modules[node.target], NORMALISATION_MODULES)
+    ]
+    calls = Counter(node.target for node in norm_nodes)
+    for node in norm_nodes:
+        name = qualified_name(node, modules)
         source = node.args[0]
+        after_activation = (
+            isinstance(source, fx.Node)
+            and source.op.startswith("call")
+            and role_of(source, modules) is OpRole.ACTIVATION
+        )
         foldable = (
             isinstance(source, fx.Node)
             and source.op == "call_module"
             and isinstance(modules[source.target], WeightedLayer)
             and len(source.users) == 1
-            and batch_norm.track_running_stats
         )
-        if not foldable:
+        if not (foldable or after_activation):
             raise ConversionError(
-                f"{qualified_name(node, modules)} must directly follow a linear or graph layer "
-                "(whose output it alone uses) and track running statistics, so that it can be "
-                "folded into that layer.",
-                [qualified_name(node, modules)],
+                f"{name} must directly follow a linear or graph layer (whose output it alone "
+                "uses), so that it can be folded into that layer, or an activation.",
+                [name],
             )
-        std = torch.sqrt(batch_norm.running_var + batch_norm.eps)
-        weight = batch_norm.weight if batch_norm.affine else torch.ones_like(std)
-        bias = batch_norm.bias if batch_norm.affine else torch.zeros_like(std)
-        scale = (weight / std).detach()
-        shift = (bias - batch_norm.running_mean * scale).detach()
-        modules[source.target].fold_output_affine_(scale, shift)
+        try:
+            affine = SpikingBatchNorm.from_ann(modules[node.target])
+        except ValueError as error:
+            raise ConversionError(f"{name}: {error}", [name]) from error
+        if after_activation:
+            if calls[node.target] > 1:
+                raise ConversionError(
+                    f"{name} follows an activation and is called at {calls[node.target]} "
+                    "sites; give each site a batch norm of its own.",
+                    [name],
+                )
+            graph_module.delete_submodule(node.target)
+            graph_module.add_submodule(node.target, affine)
+            continue
+        modules[source.target].fold_output_affine_(affine.scale.detach(), affine.shift.detach())
         node.replace_all_uses_with(source)
         graph_module.graph.erase_node(node)

@@ -36,6 +36,7 @@ from gsnn.convert.normalise import (
     remove_inference_identities,
 )
 from gsnn.convert.output_ops import split_output_ops
+from gsnn.convert.pre_trace import prepare_for_tracing
 from gsnn.convert.spike_sources import gain_sources, mark_spike_input
 from gsnn.convert.spiking_network import SpikingNetwork
 from gsnn.convert.threshold_folding import connect_spikes, insert_neurons
@@ -123,7 +124,8 @@ def convert(
         for call in calls:
             check_features(call_features(model, call))
         ann_output = run_ann(model, calls[0])  # also initialises lazy layers before tracing
-        graph_module, binding = trace_call(copy.deepcopy(model).eval(), calls[0])
+        traceable = prepare_for_tracing(copy.deepcopy(model)).eval()
+        graph_module, binding = trace_call(traceable, calls[0])
         batches = [binding(*call.args, **call.kwargs) for call in calls]  # the body's inputs
         inputs = batches[0]
         check_body_inputs(batches, binding.body_inputs)

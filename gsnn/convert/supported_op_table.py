@@ -12,6 +12,7 @@ import torch_geometric.nn as pyg_nn
 from torch import nn
 
 import gsnn.ann
+from gsnn.convert.pre_trace import SPLIT_MODULES
 from gsnn.convert.rules import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_METHODS,
@@ -90,6 +91,7 @@ def supported_ops() -> List[Dict[str, str]]:
         OpRole.STRUCTURAL,
         lambda t: RULES[t].__name__,
     )
+    add(SPLIT_MODULES, OpRole.STRUCTURAL, lambda t: SPLIT_MODULES[t].becomes)
     add(FUNCTIONAL_POOLS, OpRole.STRUCTURAL, lambda t: RULES[FUNCTIONAL_POOLS[t][0]].__name__)
     add([*STRUCTURAL_FUNCTIONS, *STRUCTURAL_METHODS], OpRole.STRUCTURAL)
     add(

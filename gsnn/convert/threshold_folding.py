@@ -91,7 +91,13 @@ def _weighted_consumers(
     module = modules.get(user.target) if user.op == "call_module" else None
     shape = tuple(sample_shapes.get(source.name, ()))
     if not is_structural(user, module):
-        weighted = isinstance(module, WeightedLayer) and user.args[0] is source
+        # scale_inputs_ weighs the first input: a layer that also takes ``source`` as another
+        # input (GCN2Conv(x, x_0) with x = x_0) receives weighted spikes instead
+        weighted = (
+            isinstance(module, WeightedLayer)
+            and user.args[0] is source
+            and source not in user.args[1:]
+        )
         return [(module, events, shape)] if weighted else None
     if isinstance(module, StructuralOp):
         per_unit = module.events_per_unit(shape)

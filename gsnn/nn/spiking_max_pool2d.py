@@ -1,16 +1,15 @@
 """Max pooling that is exact on spike counts."""
 
-import torch
 from torch import Tensor, nn
 
 from gsnn.nn.registry import converts
-from gsnn.nn.structural_op import StructuralOp
+from gsnn.nn.running_count_max import RunningCountMax
 from gsnn.nn.time_constant import map_samples
 from gsnn.nn.validation import check_image_steps
 
 
 @converts(nn.MaxPool2d)
-class SpikingMaxPool2d(StructuralOp):
+class SpikingMaxPool2d(RunningCountMax):
     r"""Max pooling of spike trains by their running counts.
 
     Per-step max pooling of spikes (a logical OR) over-counts whenever the
@@ -30,9 +29,8 @@ class SpikingMaxPool2d(StructuralOp):
     Weighted digit codes (phase, CSS) are not monotone in the count and must use
     average pooling instead.
 
-    By default every call starts from zero counts. Set :attr:`keep_state` to
-    ``True`` to stream a long input in chunks of steps; :meth:`reset` then
-    starts a new sample.
+    The running counts carry over between chunks of steps with
+    :attr:`keep_state` (see :class:`~gsnn.nn.running_count_max.RunningCountMax`).
 
     It pools the spikes of neurons; the converter rejects max pooling of
     currents, which has no exact spiking form (pool after the activation
@@ -46,39 +44,23 @@ class SpikingMaxPool2d(StructuralOp):
         - **output:** spikes :math:`(T, B, C, H_{out}, W_{out})`
     """
 
-    exact_for_counts_only = True
-    stateful = True
+    operation = "max pooling"
+    linear_alternative = "AvgPool2d"
 
     def __init__(self, pool: nn.MaxPool2d) -> None:
         super().__init__()
         if not isinstance(pool, nn.MaxPool2d) or pool.return_indices:
             raise ValueError("SpikingMaxPool2d wraps an nn.MaxPool2d without return_indices.")
         self.pool = pool
-        self.keep_state = False
-        self.reset()
 
     @classmethod
     def from_ann(cls, pool: nn.MaxPool2d) -> "SpikingMaxPool2d":
         """Pool with the trained module's window options."""
         return cls(pool)
 
-    def reset(self) -> None:
-        """Forget the running counts kept between calls (``keep_state=True``)."""
-        self._input_counts = None
-        self._pooled_counts = None
-
     def forward(self, x: Tensor) -> Tensor:
         check_image_steps(self, x)
-        running = torch.cumsum(x, dim=0)
-        if self.keep_state and self._input_counts is not None:
-            running = running + self._input_counts
-        counts = map_samples(self.pool, running)
-        previous = torch.zeros_like(counts[:1])
-        if self.keep_state and self._pooled_counts is not None:
-            previous = self._pooled_counts
-        if self.keep_state:
-            self._input_counts, self._pooled_counts = running[-1:], counts[-1:]
-        return torch.diff(counts, dim=0, prepend=previous)
+        return self.running_max(x, lambda counts: map_samples(self.pool, counts))
 
     def extra_repr(self) -> str:
         return repr(self.pool)

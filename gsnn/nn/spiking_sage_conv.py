@@ -1,4 +1,4 @@
-"""Spiking GraphSAGE convolution (mean or sum aggregation)."""
+"""Spiking GraphSAGE convolution (mean, sum or max aggregation)."""
 
 from typing import List, Optional
 
@@ -8,10 +8,12 @@ from torch_geometric.nn import SAGEConv
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
 from gsnn.nn.registry import converts
+from gsnn.nn.running_max_aggregation import RunningMaxAggregation
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
 
 LINEAR_AGGREGATIONS = ("mean", "sum", "add")
+AGGREGATIONS = LINEAR_AGGREGATIONS + ("max",)
 
 
 @converts(SAGEConv)
@@ -22,14 +24,18 @@ class SpikingSAGEConv(SpikingGraphLayer):
         \mathbf{x}'_i(t) = \mathbf{W}_1 \mathbf{x}_i(t) + \mathbf{W}_2 \cdot
         \mathrm{mean}_{j \in \mathcal{N}(i)} \mathbf{x}_j(t) + \mathbf{b}
 
-    Only linear aggregations (``"mean"``, ``"sum"``) keep spike trains
-    meaningful; the weight is applied before aggregating (the same result by
-    linearity, and cheaper on spikes since silent rows are skipped).
+    For the linear aggregations (``"mean"``, ``"sum"``) the weight is applied
+    before aggregating (the same result by linearity, and cheaper on spikes
+    since silent rows are skipped). ``"max"`` aggregates the neighbours'
+    running spike counts (:attr:`max_aggregation`, a
+    :class:`~gsnn.nn.RunningMaxAggregation`), exact for count codes only, and
+    applies the weight after it; the layer then carries state across chunks
+    of steps.
 
     Args:
         in_channels (int): size of each input sample.
         out_channels (int): size of each output sample.
-        aggr (str): ``"mean"`` or ``"sum"``. (default: ``"mean"``)
+        aggr (str): ``"mean"``, ``"sum"`` or ``"max"``. (default: ``"mean"``)
         root_weight (bool): add the transformed root node features. (default: ``True``)
         bias (bool): learn an additive bias. (default: ``True``)
 
@@ -48,12 +54,13 @@ class SpikingSAGEConv(SpikingGraphLayer):
         bias: bool = True,
     ) -> None:
         super().__init__(in_channels, out_channels, cached=False)
-        if aggr not in LINEAR_AGGREGATIONS:
+        if aggr not in AGGREGATIONS:
             raise ValueError(
-                f"SpikingSAGEConv supports the linear aggregations {LINEAR_AGGREGATIONS}, "
-                f"got aggr={aggr!r}; max/min aggregation does not commute with time averaging."
+                f"SpikingSAGEConv supports the aggregations {AGGREGATIONS}, got aggr={aggr!r}; "
+                "min, softmax, std and learnt aggregations have no exact spiking form."
             )
         self.aggr = aggr
+        self.max_aggregation = RunningMaxAggregation() if aggr == "max" else None
         self.root_weight = root_weight
         self.lin_l = SpikingLinear(in_channels, out_channels, bias=False)
         self.lin_r = SpikingLinear(in_channels, out_channels, bias=False) if root_weight else None
@@ -104,8 +111,11 @@ class SpikingSAGEConv(SpikingGraphLayer):
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor]
     ) -> Tensor:
         """Aggregated neighbours through ``lin_l`` plus the root through ``lin_r``."""
-        adjacency = self.adjacency(x, edge_index, edge_weight)
-        out = adjacency.propagate(self.lin_l(x))
+        adjacency = self.adjacency(x, edge_index, edge_weight)  # also checks the inputs
+        if self.max_aggregation is not None:
+            out = self.lin_l(self.max_aggregation(x, edge_index, edge_weight))
+        else:
+            out = adjacency.propagate(self.lin_l(x))
         if self.lin_r is not None:
             out = out + self.lin_r(x)
         return self.finish_steps(out, self.bias)
@@ -116,7 +126,11 @@ class SpikingSAGEConv(SpikingGraphLayer):
     def synaptic_fanout(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
     ) -> Tensor:
-        """Accumulates per unit event at node ``j``: ``(out_degree(j) + root) * F_out``."""
+        """Accumulates per unit event at node ``j``: ``(out_degree(j) + root) * F_out``.
+
+        For ``"max"`` an upper bound: an event reaches a neighbour's weights only
+        when it raises that neighbour's max count.
+        """
         adjacency = self.adjacency(x, edge_index, edge_weight)
         fanout = adjacency.source_fanout + (1 if self.root_weight else 0)
         return (fanout * self.out_channels).unsqueeze(1).to(x.dtype)
