@@ -2,12 +2,15 @@
 
 Each random network (1-4 of the supported PyG graph layers or Linear, the activation as its
 own module per site, one shared module, F.relu, torch.relu, Tensor.relu or Tensor.relu_,
-dropout as a module or a function, batch norm, residual adds, T in 1..8) either converts,
-with finite outputs of the ANN's shape, or raises ConversionError; any other exception is a
-bug. Where an exact oracle exists the output equals it: two-phase equals its QCFS ANN at any
-depth with L = T (O22a), qcfs equals it at T = L with one spiking layer (O5).
+dropout as a module or a function, batch norm, residual adds, T in 1..8, analog or
+deterministic rate coding) either converts, with finite outputs of the ANN's shape that a
+save / load round trip and (online methods) a run in chunks of steps reproduce, or raises
+ConversionError; any other exception is a bug. Where an exact oracle exists the output
+equals it: two-phase equals its QCFS ANN at any depth with L = T (O22a), qcfs equals it at
+T = L with one spiking layer (O5).
 """
 
+import io
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -50,6 +53,8 @@ LAYER_KINDS = (
 )
 OUTPUT_KINDS = tuple(kind for kind in LAYER_KINDS if kind != "mixhop")  # mixhop: even widths
 ACTIVATION_KINDS = ("relu", "threshold_relu", "qcfs", "clip", "noisy_qc")
+# methods whose neurons run online, so a run in chunks of steps must equal one pass
+ONLINE_METHODS = ("rate", "burst", "optimal", "qcfs", "dual-phase")
 # how an activation is written: its own module per site, one module shared by all sites,
 # or the functional / method forms of ReLU
 ACTIVATION_FORMS = ("module", "shared", "F.relu", "torch.relu", "Tensor.relu", "Tensor.relu_")
@@ -74,6 +79,8 @@ class Architecture:
     T: int
     levels: int  # QCFS / NoisyQC levels
     method: str
+    coding: str
+    steps_per_chunk: int  # for a second, chunked run of online methods
     seed: int
 
 
@@ -172,6 +179,8 @@ def architectures(draw, methods=tuple(sorted(METHODS)), max_depth=4, exact=False
         )
         width = new_width
     T = draw(st.integers(1, 8))
+    spike_coding = METHODS[method].accepts_spike_coded_input and not exact
+    coding = "deterministic" if spike_coding and draw(st.integers(0, 3)) == 0 else "analog"
     return Architecture(
         layers=layers,
         output_kind=draw(st.sampled_from(OUTPUT_KINDS)),
@@ -181,6 +190,8 @@ def architectures(draw, methods=tuple(sorted(METHODS)), max_depth=4, exact=False
         T=T,
         levels=T if exact or draw(st.integers(0, 3)) else draw(st.integers(1, 8)),
         method=method,
+        coding=coding,
+        steps_per_chunk=draw(st.integers(1, T)),
         seed=draw(st.integers(0, 2**16)),
     )
 
@@ -211,20 +222,33 @@ def build(arch: Architecture):
 
 
 def converted_output(arch: Architecture):
-    """The ANN's output, and the SNN's or ``None`` when conversion raised ConversionError."""
+    """The ANN's output, and the SNN's or ``None`` when conversion raised ConversionError.
+
+    A converted network must also give the same output after a save / load round trip
+    (bitwise) and, for online methods, when run in chunks of steps.
+    """
     model, x, edge_index = build(arch)
     with torch.no_grad():
         expected = model(x, edge_index)
+    options = method_options(arch)
     try:
         snn = gsnn.convert(
-            model, (x, edge_index), method=arch.method, T=arch.T, **method_options(arch)
+            model, (x, edge_index), method=arch.method, T=arch.T, coding=arch.coding, **options
         )
     except gsnn.ConversionError:
         return expected, None
     with torch.no_grad():
         output = snn(x, edge_index)
-    assert output.shape == expected.shape
-    assert torch.isfinite(output).all()
+        assert output.shape == expected.shape
+        assert torch.isfinite(output).all()
+        file = io.BytesIO()
+        gsnn.save(snn, file)
+        file.seek(0)
+        assert torch.equal(gsnn.load(file)(x, edge_index), output)
+        if snn.method.name in ONLINE_METHODS:
+            snn.steps_per_chunk = arch.steps_per_chunk
+            chunked = snn(x, edge_index)
+            torch.testing.assert_close(chunked, output, rtol=0, atol=1e-12)
     return expected, output
 
 
