@@ -110,41 +110,54 @@ class IFNeuron(Neuron):
         """The membrane potential after the last step of the last call."""
         return self._membrane
 
+    @torch.no_grad()  # spikes have no gradient; surrogate_if differentiates the neuron
     def forward(self, current: Tensor) -> Tensor:
         check_time_axis(self, current)
         theta = self.threshold.to(current.dtype)
         shift = self.shift.to(current.dtype)
         step_shape = current.shape[1:]
         if self.keep_state and self._membrane is not None:
-            membrane, net_count = self._membrane, self._net_count
+            # the scan updates in place: the state handed out by `membrane` stays as it was
+            membrane = self._membrane.clone()
+            net_count = self._net_count.clone() if self.signed else None
         else:
             membrane = self.v0.to(current.dtype).expand(step_shape).clone()
             net_count = torch.zeros(step_shape, dtype=current.dtype) if self.signed else None
         has_shift = bool(shift.any())
-        spikes = torch.empty(current.shape, dtype=current.dtype, device=current.device)
+        # same memory layout as the current (node-major after a graph aggregation)
+        spikes = torch.empty_like(current)
         for t in range(current.shape[0]):
-            membrane = membrane + current[t]
+            spikes_t = spikes[t]
+            membrane.add_(current[t])
             if has_shift:
-                membrane = membrane + shift
-            spikes_t = self._fire(membrane, theta, net_count)
+                membrane.add_(shift)
+            self._fire_into(spikes_t, membrane, theta, net_count)
             if self.signed:
-                net_count = net_count + spikes_t
-            if self.reset_mode == "soft":
-                membrane = membrane - theta * spikes_t
-            else:
-                membrane = torch.where(spikes_t > 0, torch.zeros_like(membrane), membrane)
-            spikes[t] = spikes_t
+                net_count.add_(spikes_t)
+            self._reset_(membrane, spikes_t, theta)
         self._membrane, self._net_count = membrane, net_count
         return spikes
 
-    def _fire(self, membrane: Tensor, theta: Tensor, net_count: Optional[Tensor]) -> Tensor:
+    def _fire_into(
+        self, spikes: Tensor, membrane: Tensor, theta: Tensor, net_count: Optional[Tensor]
+    ) -> None:
+        """Write one step's spike counts into ``spikes``."""
         if self.max_spikes_per_step > 1:
-            return torch.clamp(torch.floor(membrane / theta), 0, self.max_spikes_per_step)
-        positive = (membrane >= theta).to(membrane.dtype)
-        if not self.signed:
-            return positive
-        negative = ((membrane < 0) & (net_count > 0)).to(membrane.dtype) * (1 - positive)
-        return positive - negative
+            torch.div(membrane, theta, out=spikes)
+            spikes.floor_().clamp_(0, self.max_spikes_per_step)
+            return
+        torch.ge(membrane, theta, out=spikes)
+        if self.signed:  # theta > 0, so a negative membrane never fires a positive spike
+            spikes.masked_fill_((membrane < 0) & (net_count > 0), -1.0)
+
+    def _reset_(self, membrane: Tensor, spikes: Tensor, theta: Tensor) -> None:
+        """Reset the membrane after the step that emitted ``spikes``, in place."""
+        if self.reset_mode == "hard":
+            membrane.masked_fill_(spikes > 0, 0.0)
+        elif self.max_spikes_per_step == 1:  # theta * spikes is exact: one fused update
+            membrane.addcmul_(spikes, theta, value=-1)
+        else:
+            membrane.sub_(theta * spikes)
 
     def extra_repr(self) -> str:
         def show(t: Tensor) -> str:

@@ -716,3 +716,21 @@ def test_mean_readout_of_constant_current_is_constant():
 def test_mean_readout_exact_for_dyadic_currents():
     currents = torch.tensor([[1.0], [2.0], [-0.5], [0.5]], dtype=F64)
     assert MeanReadout()(currents).squeeze(1).tolist() == [1.0, 1.5, 2.5 / 3, 0.75]
+
+
+@pytest.mark.parametrize("silent_fraction", [0.0, 0.6, 0.97])
+def test_dense_and_skipping_branches_give_the_same_bits(silent_fraction):
+    g = torch.Generator().manual_seed(46)
+    x = (torch.rand(3000, 64, generator=g) < 0.2).float()  # float32 weights: rounding shows
+    x[torch.rand(3000, generator=g) < silent_fraction] = 0.0
+    for f_out in (7, 64):
+        weight = torch.randn(f_out, 64, generator=g)
+        assert torch.equal(matmul_skipping_silent_rows(x, weight), x @ weight.T)
+
+
+def test_a_row_of_only_negative_spikes_is_not_skipped():
+    x = torch.zeros(1000, 8)
+    x[500, 3] = -1.0  # a corrective spike of a signed neuron, in an otherwise silent block
+    weight = torch.arange(16.0).reshape(2, 8)
+    out = matmul_skipping_silent_rows(x, weight)
+    assert torch.equal(out, x @ weight.T) and out[500].abs().sum() > 0
