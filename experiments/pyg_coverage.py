@@ -88,6 +88,7 @@ MODELS: Dict[str, Factory] = {
     ),
     "models.GraphSAGE (2 layers)": lambda i, h, o: GraphSAGE(i, h, 2, o),
     "models.GIN (2 layers)": lambda i, h, o: GIN(i, h, 2, o),
+    **pyg_coverage_models.FLOW_MODELS,
     "models.GCN (jk=lstm)": lambda i, h, o: GCN(i, h, 3, o, jk="lstm"),
     "GATConv": two(lambda i, o: GATConv(i, o)),
     "GATv2Conv": two(lambda i, o: GATv2Conv(i, o)),

@@ -3,10 +3,12 @@
 ``MODELS`` maps a name to a factory ``(in_channels, hidden, out_channels) -> model``,
 each a small network written the way PyG's examples write them (``nn.ReLU``
 module, ``F.dropout``, MixHop's batch norm and linear head as in
-``examples/mixhop.py``). :func:`measure` trains one of them on Cora and converts
-it with ``rate`` at T = 64 and, through ``gsnn.ann.qcfs_from_relu`` (L = 8, no
-fine-tuning), with ``qcfs`` at T = 8 and 32. ``experiments/pyg_coverage.py`` may
-call both; run alone, this script writes the rows of its measurement:
+``examples/mixhop.py``). ``FLOW_MODELS`` does the same for models whose graph ops
+are more than a weighted layer after a neuron (GIN's MLPs, GCNII's initial residual,
+max aggregation with jumping knowledge). :func:`measure` trains one of them on Cora
+and converts it with ``rate`` at T = 64 and, through ``gsnn.ann.qcfs_from_relu``
+(L = 8, no fine-tuning), with ``qcfs`` at T = 8 and 32. ``experiments/pyg_coverage.py``
+measures both dicts; run alone, this script writes the rows of the linear convolutions:
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 \
         python experiments/pyg_coverage_models.py --seeds 0 1 2 3 4 --epochs 100
@@ -27,7 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.data import Data
-from torch_geometric.nn import ChebConv, ClusterGCNConv, LEConv, MixHopConv, SSGConv, TAGConv
+from torch_geometric.nn import (
+    MLP,
+    ChebConv,
+    ClusterGCNConv,
+    GCN2Conv,
+    GINConv,
+    LEConv,
+    MixHopConv,
+    SSGConv,
+    TAGConv,
+)
+from torch_geometric.nn.models import GIN, GraphSAGE
 
 import gsnn
 from gsnn.ann import node_accuracy, qcfs_from_relu, train_node_classifier
@@ -85,6 +98,58 @@ MODELS: Dict[str, Callable[[int, int, int], nn.Module]] = {
     "SSGConv (alpha=0.1, K=2)": two(lambda i, o: SSGConv(i, o, alpha=0.1, K=2)),
     "MixHopConv + BatchNorm1d + Linear": MixHopNet,
     "LEConv": two(lambda i, o: LEConv(i, o)),
+}
+
+
+class NodeGIN(nn.Module):
+    """examples/mutag_gin.py without the graph pooling: ``GINConv(MLP([in, h, h]))``, then
+    ``.relu()``, twice, and an ``MLP`` head without norm."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [GINConv(MLP([in_channels, hidden, hidden])), GINConv(MLP([hidden, hidden, hidden]))]
+        )
+        self.mlp = MLP([hidden, hidden, out_channels], norm=None, dropout=0.5)
+
+    def forward(self, x, edge_index):
+        for conv in self.convs:
+            x = conv(x, edge_index).relu()
+        return self.mlp(x)
+
+
+class GCNII(nn.Module):
+    """examples/gcn2_cora.py with four layers: ``x = x_0 = lin(x).relu()``, then
+    ``GCN2Conv(x, x_0).relu()`` per layer and a linear classifier."""
+
+    def __init__(
+        self, in_channels: int, hidden: int, out_channels: int, shared_weights: bool = True
+    ) -> None:
+        super().__init__()
+        self.lins = nn.ModuleList([nn.Linear(in_channels, hidden), nn.Linear(hidden, out_channels)])
+        self.convs = nn.ModuleList(
+            GCN2Conv(hidden, alpha=0.1, theta=0.5, layer=layer + 1, shared_weights=shared_weights)
+            for layer in range(4)
+        )
+
+    def forward(self, x, edge_index):
+        x = F.dropout(x, p=0.5, training=self.training)
+        x = x_0 = self.lins[0](x).relu()
+        for conv in self.convs:
+            x = F.dropout(x, p=0.5, training=self.training)
+            x = conv(x, x_0, edge_index).relu()
+        x = F.dropout(x, p=0.5, training=self.training)
+        return self.lins[1](x).log_softmax(dim=-1)
+
+
+FLOW_MODELS: Dict[str, Callable[[int, int, int], nn.Module]] = {
+    "GINConv(MLP) (examples/mutag_gin.py)": NodeGIN,
+    "models.GIN (2 layers, jk=cat)": lambda i, h, o: GIN(i, h, 2, o, jk="cat"),
+    "models.GraphSAGE (aggr=max, jk=max)": lambda i, h, o: GraphSAGE(
+        i, h, 2, o, aggr="max", jk="max"
+    ),
+    "GCN2Conv (examples/gcn2_cora.py, 4 layers)": GCNII,
+    "GCN2Conv (shared_weights=False)": lambda i, h, o: GCNII(i, h, o, shared_weights=False),
 }
 
 

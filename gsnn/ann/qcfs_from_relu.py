@@ -62,6 +62,7 @@ def qcfs_from_relu(
     from gsnn.calibration import calibrate
     from gsnn.convert.calibration_data import calibration_calls
     from gsnn.convert.input_binding import fixed_arguments, forward_parameters
+    from gsnn.convert.pre_trace import prepare_for_tracing
     from gsnn.convert.rules import OpRole, activation_kind, role_of
     from gsnn.convert.tracer import trace_with_fixed_arguments
 
@@ -73,9 +74,9 @@ def qcfs_from_relu(
     was_training = model.training
     model.eval()
     try:
-        graph_module = trace_with_fixed_arguments(
-            copy.deepcopy(model), fixed_arguments(model, calls[0])
-        )
+        # as the converter sees it: GINConv's MLP traced, shared modules one per path
+        traceable = prepare_for_tracing(copy.deepcopy(model))
+        graph_module = trace_with_fixed_arguments(traceable, fixed_arguments(model, calls[0]))
     finally:
         model.train(was_training)
     modules = dict(graph_module.named_modules())

@@ -6,8 +6,8 @@ import torch
 from small_graph import CLASSES, FEATURES, HIDDEN, LEVELS, initialised, run, small_graph
 from torch import nn
 from torch_geometric.data import Data
-from torch_geometric.nn import GINConv
-from torch_geometric.nn.models import GCN, GraphSAGE
+from torch_geometric.nn import MLP, GINConv
+from torch_geometric.nn.models import GCN, GIN, GraphSAGE
 
 import gsnn
 from gsnn.ann import QCFS
@@ -135,3 +135,61 @@ def test_batch_norm_after_a_relu_converts_with_rate(graph):
     randomise_batch_norms_(model, torch.Generator().manual_seed(5))
     snn = gsnn.convert(model, graph, method="rate", T=1024, percentile=100, check=False)
     torch.testing.assert_close(run(snn, graph), run(model, graph), rtol=0, atol=2e-2)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"jk": "cat"}, {"norm": "batch_norm"}, {"norm": "batch_norm", "act_first": True}],
+)
+def test_models_gin_converts_and_two_phase_is_exact(graph, options):
+    """models.GIN shares its act with every GIN MLP (it crashed with KeyError 'act')."""
+    torch.manual_seed(6)
+    model = initialised(
+        GIN(FEATURES, HIDDEN, 2, CLASSES, act=QCFS(levels=LEVELS), **options), graph
+    )
+    randomise_batch_norms_(model, torch.Generator().manual_seed(6))
+    snn = gsnn.convert(model, graph, method="two-phase", T=LEVELS, check=False)
+    # one neuron per call site: in each MLP, and after the first conv (and the last, with jk)
+    assert len(snn.neurons()) == (4 if "jk" in options else 3)
+    torch.testing.assert_close(run(snn, graph), run(model, graph), rtol=0, atol=1e-12)
+
+
+class MutagStyleGIN(nn.Module):
+    """PyG's examples/mutag_gin.py for nodes: GINConv(MLP([in, h, h])) then .relu(), and an
+    MLP head without norm (no global pooling: node classification)."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList()
+        channels = FEATURES
+        for _ in range(2):
+            self.convs.append(GINConv(nn=MLP([channels, HIDDEN, HIDDEN]), train_eps=False))
+            channels = HIDDEN
+        self.mlp = MLP([HIDDEN, HIDDEN, CLASSES], norm=None, dropout=0.5)
+
+    def forward(self, x, edge_index):
+        for conv in self.convs:
+            x = conv(x, edge_index).relu()
+        return self.mlp(x)
+
+
+def test_mutag_style_gin_converts_with_rate(graph):
+    torch.manual_seed(7)
+    model = initialised(MutagStyleGIN(), graph)
+    randomise_batch_norms_(model, torch.Generator().manual_seed(7))
+    snn = gsnn.convert(model, graph, method="rate", T=1024, percentile=100, check=False)
+    assert len(snn.neurons()) == 5  # one in each conv's MLP, two .relu(), one in the head
+    torch.testing.assert_close(run(snn, graph), run(model, graph), rtol=0, atol=5e-2)
+
+
+def test_qcfs_from_relu_reaches_into_gin_mlps_one_bound_per_site(graph):
+    """qcfs_from_relu traced the model as the converter does not: models.GIN crashed with
+    KeyError 'act' and GINConv's MLPs kept their ReLUs."""
+    torch.manual_seed(8)
+    model = initialised(GIN(FEATURES, HIDDEN, 2, CLASSES, jk="cat"), graph)
+    quantised = gsnn.ann.qcfs_from_relu(model, graph, levels=LEVELS)
+    assert not [m for m in quantised.modules() if isinstance(m, nn.ReLU)]
+    bounds = [m for m in quantised.modules() if isinstance(m, QCFS)]
+    assert len({id(m) for m in bounds}) == 4  # two MLP sites and two after the convs
+    snn = gsnn.convert(quantised, graph, method="two-phase", T=LEVELS, check=False)
+    torch.testing.assert_close(run(snn, graph), run(quantised, graph), rtol=0, atol=1e-12)
