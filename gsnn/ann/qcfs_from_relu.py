@@ -61,6 +61,7 @@ def qcfs_from_relu(
     # so they are imported when the function runs)
     from gsnn.calibration import calibrate
     from gsnn.convert.calibration_data import calibration_calls
+    from gsnn.convert.inplace_activations import redirect_in_place_activations
     from gsnn.convert.input_binding import fixed_arguments, forward_parameters
     from gsnn.convert.pre_trace import prepare_for_tracing
     from gsnn.convert.rules import OpRole, activation_kind, role_of
@@ -79,6 +80,7 @@ def qcfs_from_relu(
         graph_module = trace_with_fixed_arguments(traceable, fixed_arguments(model, calls[0]))
     finally:
         model.train(was_training)
+    redirect_in_place_activations(graph_module)  # x.relu_() then x: the QCFS output
     modules = dict(graph_module.named_modules())
     sites = [
         node

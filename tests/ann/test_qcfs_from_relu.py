@@ -103,6 +103,26 @@ def test_the_report_compares_the_qcfs_model_with_the_relu_model():
         assert any("keeps the ReLU model's prediction" in str(w.message) for w in caught) is warns
 
 
+def test_an_in_place_relu_feeds_its_qcfs_output_on():
+    class InPlace(nn.Module):  # examples/reddit.py writes x.relu_() and reads x after it
+        def __init__(self):
+            super().__init__()
+            self.lin1, self.lin2 = nn.Linear(4, 6), nn.Linear(6, 2)
+
+        def forward(self, x):
+            x = self.lin1(x)
+            x.relu_()
+            return self.lin2(x)
+
+    torch.manual_seed(5)
+    x = torch.randn(30, 4)
+    model = InPlace().eval()
+    quantised = qcfs_from_relu(model, (x,), levels=2)
+    (qcfs,) = [m for m in quantised.modules() if isinstance(m, QCFS)]
+    expected = model.lin2(qcfs(model.lin1(x)))
+    torch.testing.assert_close(quantised(x), expected)
+
+
 def test_a_model_without_relu_is_refused():
     with pytest.raises(ValueError, match="found no ReLU"):
         qcfs_from_relu(nn.Linear(3, 2), (torch.rand(4, 3),))
