@@ -133,11 +133,10 @@ def main() -> None:
         if message is not None:
             refused[name] = message
             print(f"{name}: refused: {message[:160]}", flush=True)
-            continue
-        if args.summarise_only:
-            continue
+    converting = [name for name in args.models if name not in refused]
+    for seed in [] if args.summarise_only else args.seeds:  # seed-major: even seed counts
         done = {(row["model"], row["seed"]) for row in rows}
-        for seed in args.seeds:
+        for name in converting:
             if (name, seed) in done:
                 continue
             row = pyg_coverage_models.measure(
