@@ -3,6 +3,7 @@
 from typing import Dict, List, Optional, Tuple
 
 import torch
+import torch_geometric.nn as pyg_nn
 from torch import fx, nn
 
 from gsnn.convert.errors import ConversionError
@@ -67,6 +68,27 @@ UNSUPPORTED_OP_FIXES = {
 }
 
 
+_ATTENTION = (
+    "its attention coefficients are a softmax of its inputs, so the layer is not linear in "
+    "them and spike counts cannot carry it; train a linear conv (GCNConv, SAGEConv, ...) instead"
+)
+# PyG and torch modules that are not linear in their input, and why (the refusal says so)
+NONLINEAR_MODULE_REASONS = {
+    pyg_nn.GATConv: _ATTENTION,
+    pyg_nn.GATv2Conv: _ATTENTION,
+    pyg_nn.TransformerConv: _ATTENTION,
+    pyg_nn.SuperGATConv: _ATTENTION,
+    pyg_nn.AGNNConv: _ATTENTION,
+    pyg_nn.PNAConv: (
+        "its min / max / std aggregators and degree scalers are not linear in its input"
+    ),
+    pyg_nn.LayerNorm: "it divides each sample by its own spread, which is not linear in it",
+    nn.LayerNorm: "it divides each sample by its own spread, which is not linear in it",
+    nn.LSTM: "a recurrent cell multiplies gates of its input, which is not linear in it",
+    nn.GRU: "a recurrent cell multiplies gates of its input, which is not linear in it",
+}
+
+
 def _user_module(node: fx.Node) -> Optional[Tuple[str, type]]:
     """The innermost module of the user's model that ``node`` was traced through (fx's
     ``nn_module_stack``), or ``None`` for an op written in the model's own forward."""
@@ -96,7 +118,10 @@ def check_supported(graph_module: fx.GraphModule) -> None:
         if owner is not None:
             inside.setdefault(owner, []).append(name.split(" (at ")[0])
             continue
-        fix = UNSUPPORTED_OP_FIXES.get(node.target) if node.op != "call_module" else None
+        if node.op == "call_module":
+            fix = NONLINEAR_MODULE_REASONS.get(type(modules[node.target]))
+        else:
+            fix = UNSUPPORTED_OP_FIXES.get(node.target)
         offending.append(name)
         described.append(f"{name}: {fix}" if fix else name)
     for (path, module_type), primitives in inside.items():

@@ -32,3 +32,21 @@ def test_an_unsupported_user_module_is_named_by_path_and_class():
     message = str(caught.value)
     assert "tracing into it found torch.sigmoid, operator.mul" in message
     assert "gsnn.supported_ops()" in message
+
+
+@pytest.mark.parametrize("conv", ["GATConv", "TransformerConv"])
+def test_attention_convs_are_refused_with_the_reason(conv):
+    import torch_geometric.nn as pyg_nn
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = getattr(pyg_nn, conv)(4, 6)
+            self.conv2 = GCNConv(6, 2)
+
+        def forward(self, x, edge_index):
+            return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+
+    x, edge_index = torch.rand(8, 4), torch.randint(0, 8, (2, 20))
+    with pytest.raises(gsnn.ConversionError, match=f"conv1 .*{conv}.*: its attention"):
+        gsnn.convert(Attention().eval(), (x, edge_index), method="rate")
