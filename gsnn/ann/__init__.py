@@ -4,6 +4,7 @@ from gsnn.ann.activation import ACTIVATIONS, make_activation
 from gsnn.ann.dual_phase_finetune import dual_phase_finetune, noisy_qc_from_clip
 from gsnn.ann.gcn import GCN
 from gsnn.ann.graph_sage import GraphSAGE
+from gsnn.ann.graph_training import graph_accuracy, train_graph_classifier
 from gsnn.ann.image_training import image_accuracy, train_image_classifier
 from gsnn.ann.lenet5 import LeNet5
 from gsnn.ann.node_training import node_accuracy, train_node_classifier
@@ -18,6 +19,7 @@ from gsnn.ann.threshold_relu import ThresholdReLU
 from gsnn.ann.vgg_small import VGGSmall
 
 __all__ = [
+    "graph_accuracy",
     "ACTIVATIONS",
     "GCN",
     "GraphSAGE",
@@ -39,5 +41,6 @@ __all__ = [
     "noisy_qc_from_clip",
     "qcfs_from_relu",
     "train_image_classifier",
+    "train_graph_classifier",
     "train_node_classifier",
 ]

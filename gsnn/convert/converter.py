@@ -33,6 +33,7 @@ from gsnn.convert.merges import check_constant_operands, delay_shallow_branches
 from gsnn.convert.normalise import (
     check_supported,
     modularise_functional_pools,
+    modularise_global_pools,
     remove_inference_identities,
 )
 from gsnn.convert.output_ops import split_output_ops
@@ -138,6 +139,7 @@ def convert(
     redirect_in_place_activations(graph_module)
     remove_inference_identities(graph_module)
     modularise_functional_pools(graph_module)
+    modularise_global_pools(graph_module)
     check_supported(graph_module)
     output_ops = split_output_ops(graph_module)
     bar.update()

@@ -9,6 +9,9 @@ from torch import fx, nn
 from gsnn.convert.errors import ConversionError
 from gsnn.convert.rules import (
     FUNCTIONAL_POOLS,
+    GLOBAL_POOLS,
+    READOUT_FIX,
+    UNCONVERTIBLE_READOUTS,
     OpRole,
     qualified_name,
     role_of,
@@ -60,6 +63,31 @@ def modularise_functional_pools(graph_module: fx.GraphModule) -> None:
     graph_module.recompile()
 
 
+def modularise_global_pools(graph_module: fx.GraphModule) -> None:
+    """Rewrite PyG's ``global_add_pool(x, batch, size)`` (and the mean and max readouts) into
+    a call ``aggregation(x, batch, dim_size=size)`` of the aggregation module it is the
+    functional form of (``SumAggregation``, ``MeanAggregation``, ``MaxAggregation``).
+
+    The rule table then handles readouts written as functions and as modules alike.
+    """
+    for index, node in enumerate(list(graph_module.graph.nodes)):
+        if node.op != "call_function" or node.target not in GLOBAL_POOLS:
+            continue
+        arguments = dict(zip(("x", "batch", "size"), node.args))
+        arguments.update(node.kwargs)
+        name = f"global_pool_{index}"
+        graph_module.add_submodule(name, GLOBAL_POOLS[node.target]())
+        kwargs = {"dim_size": arguments["size"]} if arguments.get("size") is not None else {}
+        with graph_module.graph.inserting_after(node):
+            pool = graph_module.graph.call_module(
+                name, (arguments["x"], arguments.get("batch")), kwargs
+            )
+        node.replace_all_uses_with(pool)
+        graph_module.graph.erase_node(node)
+    graph_module.graph.lint()
+    graph_module.recompile()
+
+
 # the usual fix for ops users write that have a supported equivalent
 UNSUPPORTED_OP_FIXES = {
     "view": "flatten with torch.flatten(x, 1), x.flatten(1) or nn.Flatten() instead",
@@ -99,6 +127,19 @@ def _user_module(node: fx.Node) -> Optional[Tuple[str, type]]:
     return path, module_type
 
 
+def _unsupported_fix(node: fx.Node, modules: Dict[str, nn.Module]):
+    """Why ``node`` does not convert and what to do instead, where known."""
+    if node.op == "call_module":
+        module = modules[node.target]
+        for readout, reason in UNCONVERTIBLE_READOUTS.items():
+            if isinstance(readout, type) and isinstance(module, readout):
+                return f"{reason}; {READOUT_FIX}"
+        return NONLINEAR_MODULE_REASONS.get(type(module))
+    if node.target in UNCONVERTIBLE_READOUTS:
+        return f"{UNCONVERTIBLE_READOUTS[node.target]}; {READOUT_FIX}"
+    return UNSUPPORTED_OP_FIXES.get(node.target)
+
+
 def check_supported(graph_module: fx.GraphModule) -> None:
     """Raise one :class:`ConversionError` naming every op gsnn cannot convert.
 
@@ -118,10 +159,7 @@ def check_supported(graph_module: fx.GraphModule) -> None:
         if owner is not None:
             inside.setdefault(owner, []).append(name.split(" (at ")[0])
             continue
-        if node.op == "call_module":
-            fix = NONLINEAR_MODULE_REASONS.get(type(modules[node.target]))
-        else:
-            fix = UNSUPPORTED_OP_FIXES.get(node.target)
+        fix = _unsupported_fix(node, modules)
         offending.append(name)
         described.append(f"{name}: {fix}" if fix else name)
     for (path, module_type), primitives in inside.items():

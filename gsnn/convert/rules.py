@@ -13,6 +13,15 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
+from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool, global_sort_pool
+from torch_geometric.nn.aggr import (
+    AttentionalAggregation,
+    MaxAggregation,
+    MeanAggregation,
+    Set2Set,
+    SortAggregation,
+    SumAggregation,
+)
 from torch_geometric.nn.norm import BatchNorm as PyGBatchNorm
 
 from gsnn.ann import QCFS, NoisyQC, TClamp, ThresholdReLU
@@ -46,6 +55,26 @@ FUNCTIONAL_POOLS = {
         ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
     ),
     F.adaptive_avg_pool2d: (nn.AdaptiveAvgPool2d, ("output_size",)),
+}
+# PyG's readouts ``global_*_pool(x, batch, size)`` are rewritten into the aggregation module
+# they are the functional form of: ``aggregation(x, batch, dim_size=size)``
+GLOBAL_POOLS = {
+    global_add_pool: SumAggregation,
+    global_mean_pool: MeanAggregation,
+    global_max_pool: MaxAggregation,
+}
+# readouts with no spiking form: why, for the error message (checked by isinstance)
+READOUT_FIX = "pool with global_add_pool, global_mean_pool or global_max_pool instead"
+UNCONVERTIBLE_READOUTS = {
+    AttentionalAggregation: "attention pooling weighs every node by a softmax of its gate "
+    "score over its graph, a nonlinear function of the activations that spike counts do not "
+    "carry through",
+    Set2Set: "Set2Set runs an LSTM that attends over the nodes (softmax) for several steps; "
+    "neither the LSTM's gates nor the attention are linear or a max of spike counts",
+    SortAggregation: "sort pooling orders the nodes of every graph by their last feature, "
+    "a permutation known only once all values are, so no step-by-step spike train gives it",
+    global_sort_pool: "sort pooling orders the nodes of every graph by their last feature, "
+    "a permutation known only once all values are, so no step-by-step spike train gives it",
 }
 
 ACTIVATION_MODULES = {

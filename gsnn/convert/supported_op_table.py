@@ -20,6 +20,7 @@ from gsnn.convert.rules import (
     ELEMENTWISE_FUNCTIONS,
     ELEMENTWISE_METHODS,
     FUNCTIONAL_POOLS,
+    GLOBAL_POOLS,
     NORMALISATION_MODULES,
     OUTPUT_FUNCTIONS,
     OUTPUT_METHODS,
@@ -93,6 +94,7 @@ def supported_ops() -> List[Dict[str, str]]:
     )
     add(SPLIT_MODULES, OpRole.STRUCTURAL, lambda t: SPLIT_MODULES[t].becomes)
     add(FUNCTIONAL_POOLS, OpRole.STRUCTURAL, lambda t: RULES[FUNCTIONAL_POOLS[t][0]].__name__)
+    add(GLOBAL_POOLS, OpRole.STRUCTURAL, lambda t: RULES[GLOBAL_POOLS[t]].__name__)
     add([*STRUCTURAL_FUNCTIONS, *STRUCTURAL_METHODS], OpRole.STRUCTURAL)
     add(
         [*ACTIVATION_MODULES, *ACTIVATION_FUNCTIONS, *ACTIVATION_METHODS],

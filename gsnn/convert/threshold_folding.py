@@ -63,10 +63,11 @@ def connect_spikes(
     for index, user in enumerate(list(source.users)):
         consumers = _weighted_consumers(user, source, modules, sample_shapes)
         if consumers is not None:
-            for receiver, events, input_shape in consumers:
+            for receiver, events, input_shape, averages in consumers:
                 receiver.scale_inputs_(_gain_at_input(threshold, input_shape))
                 receiver.receives_spikes = True
                 receiver.input_event_scale = events
+                receiver.input_averages_graph_nodes = averages
             continue
         name = f"{source.name}_synapse{index}"
         insert_between(graph_module, source, user, name, OneToOneSynapse(threshold), sample_shapes)
@@ -78,13 +79,16 @@ def _weighted_consumers(
     modules: Dict[str, nn.Module],
     sample_shapes: SampleShapes,
     events: float = 1.0,
-) -> Optional[List[Tuple[WeightedLayer, float, Tuple[int, ...]]]]:
+    averages: bool = False,
+) -> Optional[List[Tuple[WeightedLayer, float, Tuple[int, ...], bool]]]:
     """The weighted layers that receive ``source``'s output via ``user``, through
     structural ops only.
 
-    Returns ``(layer, events, input_shape)`` triples, ``events`` being the spike
-    events one unit of the layer's input stands for (average pooling folded in)
-    and ``input_shape`` the shape of one sample of that input, or ``None`` when a
+    Returns ``(layer, events, input_shape, averages)`` tuples, ``events`` being the
+    spike events one unit of the layer's input stands for (average pooling folded
+    in), ``input_shape`` the shape of one sample of that input and ``averages``
+    whether a per-graph mean lies on the way (``global_mean_pool``: one unit of
+    graph :math:`g` stands for :math:`N_g` more events), or ``None`` when a
     path ends elsewhere (an add, the output) or passes an op the threshold cannot
     fold through (:meth:`~gsnn.nn.StructuralOp.events_per_unit` is ``None``).
     """
@@ -98,15 +102,16 @@ def _weighted_consumers(
             and user.args[0] is source
             and source not in user.args[1:]
         )
-        return [(module, events, shape)] if weighted else None
+        return [(module, events, shape, averages)] if weighted else None
     if isinstance(module, StructuralOp):
         per_unit = module.events_per_unit(shape)
         if per_unit is None:
             return None
         events *= per_unit
+        averages = averages or getattr(module, "averages_graph_nodes", False)
     consumers = []
     for below in user.users:
-        found = _weighted_consumers(below, user, modules, sample_shapes, events)
+        found = _weighted_consumers(below, user, modules, sample_shapes, events, averages)
         if found is None:
             return None
         consumers += found

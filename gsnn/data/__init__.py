@@ -8,6 +8,7 @@ from gsnn.data.mnist import mnist
 from gsnn.data.per_class_split import per_class_random_split
 from gsnn.data.planetoid import planetoid
 from gsnn.data.shchur import amazon, coauthor
+from gsnn.data.tu_dataset import tu_dataset
 
 __all__ = [
     "DatasetUnavailableError",
@@ -19,4 +20,5 @@ __all__ = [
     "per_class_random_split",
     "planetoid",
     "random_crop_flip",
+    "tu_dataset",
 ]

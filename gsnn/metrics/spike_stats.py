@@ -28,6 +28,9 @@ class LayerStats:
         per_step (dict): the same counts split by step, ``name -> (T,)`` tensor,
             for ``spikes``, ``synaptic_ops``, ``macs`` and ``multiplies`` (a
             time-constant analog input is computed, and counted, at step 1).
+        per_graph (dict): the same counts of the whole run split by graph,
+            ``name -> (G,)`` tensor, for networks with a graph readout
+            (``global_*_pool``); empty otherwise.
     """
 
     name: str
@@ -39,6 +42,7 @@ class LayerStats:
     multiplies: float = 0.0
     ann_macs: float = 0.0
     per_step: Dict[str, Tensor] = field(default_factory=dict)
+    per_graph: Dict[str, Tensor] = field(default_factory=dict)
 
     @property
     def spikes_per_neuron(self) -> float:
@@ -61,7 +65,7 @@ class LayerStats:
         """The counts of the first ``steps`` steps only."""
         totals = {name: float(counts[:steps].sum()) for name, counts in self.per_step.items()}
         kept = {name: counts[:steps] for name, counts in self.per_step.items()}
-        return replace(self, per_step=kept, **totals)
+        return replace(self, per_step=kept, per_graph={}, **totals)
 
 
 @dataclass
@@ -79,7 +83,8 @@ class SpikeStats:
     energy_model: EnergyModel = field(default_factory=EnergyModel)
 
     def truncated(self, steps: int) -> "SpikeStats":
-        """Statistics of the first ``steps`` steps of this run.
+        """Statistics of the first ``steps`` steps of this run (without per-graph counts,
+        which are of the whole run).
 
         For online codes (rate, QCFS, burst: neurons that do not depend on
         ``T``) these are exactly the statistics of a run with ``T = steps``, so
@@ -125,6 +130,32 @@ class SpikeStats:
     def ann_macs(self) -> float:
         """MACs of the source ANN for one inference."""
         return sum(layer.ann_macs for layer in self.layers)
+
+    def per_graph(self, count: str) -> Tensor:
+        """One count (``"spikes"``, ``"synaptic_ops"``, ``"macs"`` or ``"multiplies"``) of
+        every graph of the run, summed over layers, :math:`(G,)`.
+
+        Raises:
+            ValueError: the run had no graph readout, so counts are not split by graph.
+        """
+        split = [layer.per_graph for layer in self.layers if layer.per_graph]
+        if not split:
+            raise ValueError(
+                "These statistics have no per-graph counts: the network has no graph readout "
+                "(global_*_pool), or they were truncated."
+            )
+        graphs = max(counts.shape[0] for per_graph in split for counts in per_graph.values())
+        total = torch.zeros(graphs, dtype=torch.float64)
+        for per_graph in split:
+            if count in per_graph:
+                total[: per_graph[count].shape[0]] += per_graph[count]
+        return total
+
+    @property
+    def energy_per_graph_pj(self) -> Tensor:
+        """Estimated SNN energy of every graph of the run in picojoules, :math:`(G,)`."""
+        operations = self.per_graph("macs") + self.per_graph("multiplies")
+        return self.energy_model.energy_pj(operations, self.per_graph("synaptic_ops"))
 
     @property
     def energy_pj(self) -> float:

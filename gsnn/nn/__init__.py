@@ -22,6 +22,8 @@ from gsnn.nn.spiking_flatten import SpikingFlatten
 from gsnn.nn.spiking_gcn2_conv import SpikingGCN2Conv
 from gsnn.nn.spiking_gcn_conv import SpikingGCNConv
 from gsnn.nn.spiking_gin_aggregation import SpikingGINAggregation
+from gsnn.nn.spiking_global_max_pool import SpikingGlobalMaxPool
+from gsnn.nn.spiking_global_pool import SpikingGlobalPool
 from gsnn.nn.spiking_graph_conv import SpikingGraphConv
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_jumping_knowledge import SpikingJumpingKnowledge
@@ -52,6 +54,8 @@ __all__ = [
     "SpikingGCN2Conv",
     "SpikingGCNConv",
     "SpikingGINAggregation",
+    "SpikingGlobalMaxPool",
+    "SpikingGlobalPool",
     "SpikingGraphConv",
     "SpikingGraphLayer",
     "SpikingJumpingKnowledge",

@@ -30,6 +30,10 @@ class SynapticLayer(nn.Module, ABC):
         input_event_scale (float): spike events one unit of input stands for;
             above 1 when average pooling between the neurons and this layer is
             folded into it (a pooled unit is the mean of several spikes).
+        input_averages_graph_nodes (bool): the input is a per-graph mean of spikes
+            (``global_mean_pool`` folded into it), so one unit of graph :math:`g`
+            stands for :math:`N_g` events; the statistics read :math:`N_g` from the
+            readout and count one multiply per output value and step for the division.
     """
 
     def __init__(self) -> None:
@@ -38,6 +42,7 @@ class SynapticLayer(nn.Module, ABC):
         self.step_gains: Optional[Tensor] = None
         self.bias_gains: Optional[Tensor] = None
         self.input_event_scale = 1.0
+        self.input_averages_graph_nodes = False
 
     @abstractmethod
     def synaptic_fanout(self, x: Tensor, *graph) -> Tensor:
