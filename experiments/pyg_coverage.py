@@ -32,7 +32,6 @@ from torch_geometric.nn import (
     APPNP,
     GATConv,
     GATv2Conv,
-    GCN2Conv,
     GCNConv,
     GraphConv,
     SAGEConv,
@@ -66,27 +65,6 @@ class APPNPNet(nn.Module):
         return self.prop(self.lin2(x), edge_index)
 
 
-class GCN2Net(nn.Module):
-    """PyG's examples/gcn2_cora.py with 4 layers: ``Linear -> ReLU -> [GCN2Conv(x, x_0) ->
-    ReLU] x 4 -> Linear``."""
-
-    def __init__(self, in_channels: int, hidden: int, out_channels: int) -> None:
-        super().__init__()
-        self.lins = nn.ModuleList([nn.Linear(in_channels, hidden), nn.Linear(hidden, out_channels)])
-        self.convs = nn.ModuleList(
-            [GCN2Conv(hidden, alpha=0.1, theta=0.5, layer=layer + 1) for layer in range(4)]
-        )
-
-    def forward(self, x, edge_index):
-        x = F.dropout(x, p=0.5, training=self.training)
-        x = x_0 = self.lins[0](x).relu()
-        for conv in self.convs:
-            x = F.dropout(x, p=0.5, training=self.training)
-            x = conv(x, x_0, edge_index).relu()
-        x = F.dropout(x, p=0.5, training=self.training)
-        return self.lins[1](x)
-
-
 def two(conv: Callable[[int, int], nn.Module]) -> Factory:
     return pyg_coverage_models.two(conv)
 
@@ -101,7 +79,6 @@ MODELS: Dict[str, Factory] = {
     "GraphConv (max)": two(lambda i, o: GraphConv(i, o, aggr="max")),
     **pyg_coverage_models.MODELS,
     "APPNP (examples/citation/appnp.py)": APPNPNet,
-    "GCN2Conv (examples/gcn2_cora.py, 4 layers)": GCN2Net,
     "models.GCN (2 layers)": lambda i, h, o: GCN(i, h, 2, o),
     "models.GCN (3 layers, jk=cat)": lambda i, h, o: GCN(i, h, 3, o, jk="cat"),
     "models.GCN (3 layers, jk=max)": lambda i, h, o: GCN(i, h, 3, o, jk="max"),
