@@ -29,6 +29,7 @@ from gsnn.convert.tracer import trace_with_fixed_arguments
 GRAPH_INPUT_ATTRIBUTES = ("edge_weight", "edge_attr", "adj_t")
 # the attribute holding the features, which the coder encodes, when a model takes ``data``
 FEATURE_ATTRIBUTE = "x"
+PARAMETER_KINDS = tuple(kind.name for kind in inspect._ParameterKind)
 
 
 @dataclass
@@ -159,6 +160,9 @@ class InputBinding:
     @property
     def signature(self) -> inspect.Signature:
         """The ANN's forward signature (names, kinds and defaults; no annotations)."""
+        unknown = [kind for _, kind, _, _ in self.parameters if kind not in PARAMETER_KINDS]
+        if unknown:  # a loaded file names the kinds: only the five of inspect count
+            raise ValueError(f"Unknown parameter kinds {unknown}; expected {PARAMETER_KINDS}.")
         return inspect.Signature(
             [
                 inspect.Parameter(name, getattr(inspect.Parameter, kind), default=default)

@@ -163,3 +163,11 @@ def test_a_saved_network_keeps_the_signature(graph, tmp_path):
     assert torch.equal(loaded(data), snn(data))
     with pytest.raises(ValueError, match="reads data.edge_index"):
         loaded(Data(x=graph.x))
+
+
+def test_a_binding_refuses_parameter_kinds_it_does_not_know(graph):
+    model = DocsGCN().eval()
+    snn = gsnn.convert(model, Data(x=graph.x, edge_index=graph.edge_index), method="qcfs", T=2)
+    snn.input_binding.parameters[0][1] = "__class__"  # as a tampered file could name it
+    with pytest.raises(ValueError, match="Unknown parameter kinds"):
+        snn(Data(x=graph.x, edge_index=graph.edge_index))
