@@ -58,11 +58,19 @@ optimal's ``shift="initial"``) from
         --architectures "GCN-2 h16" "GCN-2 h64" "GCN-4 h64 residual" --workers 1
 
 PubMed (7x Cora's nodes, on a 2-core machine shared with other jobs) came from the
-default variants on the 2-layer GCN (seeds 0-3 and seed 4 ran as two processes),
+default variants on the 2-layer GCN on seeds 0-3,
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
-        experiments/node_classification.py --datasets PubMed --seeds 0 1 2 3 4 \
+        experiments/node_classification.py --datasets PubMed --seeds 0 1 2 3 \
         --architectures "GCN-2 h16" --workers 1
+
+and on seed 4 from the variants of its ReLU and L = 8 QCFS ANNs (time ran out for the others),
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
+        experiments/node_classification.py --datasets PubMed --seeds 4 \
+        --architectures "GCN-2 h16" --variants rate "rate initial_potential=0.5" "qcfs L=8" \
+        "qcfs L=8 from ReLU" "two-phase L=8" "two-phase L=8 signed" "burst G=2" \
+        "one-spike B=1.5" "one-spike B=1.5 spike input" css "phase K=8" --workers 1
 
 and, on the 4-layer residual GCN, from the variants that convert its ReLU and L = 8 QCFS
 ANNs at T = 8, 16, 32 on seeds 0 and 1 (the other ANNs and T did not fit the time),
@@ -75,7 +83,7 @@ ANNs at T = 8, 16, 32 on seeds 0 and 1 (the other ANNs and T did not fit the tim
         --T 8 16 32 --workers 1
 
 and from qcfs, two-phase and CSS at T = 8 on seeds 2-4 (``--seeds 2 3`` and ``--seeds 4`` ran
-as two processes),
+as two processes; the rows say how many seeds finished),
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
         experiments/node_classification.py --datasets PubMed --seeds 2 3 4 \
