@@ -17,6 +17,11 @@ to ``experiments/results/pyg_coverage_linear_convs.jsonl`` (one row per model an
 seed, appended as each finishes; a rerun resumes) and ``.md`` (mean ± std over the
 seeds; accuracies on Cora's public test split, agreement on all 2708 nodes; input
 coding analog). ``--models`` selects a subset, ``--summarise-only`` rebuilds the table.
+
+The committed journal was filled by that command split over parallel processes with
+``--models`` and ``--seeds`` (rows are per model and seed, so the split does not change
+them), stopped at the session's deadline, then ``--summarise-only --seeds 0 1 2 3 4``;
+the *seeds* column of the table counts the rows each model has.
 """
 
 import argparse
