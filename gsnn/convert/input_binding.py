@@ -94,6 +94,11 @@ def bind_data(data: Data, model: nn.Module) -> ModelCall:
                 "inputs as a tuple."
             )
     unbound = [key for key in GRAPH_INPUT_ATTRIBUTES if getattr(data, key, None) is not None]
+    edge_attr = getattr(data, "edge_attr", None)
+    if edge_attr is not None and edge_attr.dim() > 1:
+        # edge features of several columns (MUTAG's bond types) cannot be edge weights, and
+        # no parameter of this model takes them: they are not an input it could be given
+        unbound.remove("edge_attr")
     if getattr(data, "num_graphs", 1) > 1 and getattr(data, "batch", None) is not None:
         unbound.append("batch")
     unbound = [key for key in unbound if key not in kwargs]

@@ -171,3 +171,16 @@ def test_a_binding_refuses_parameter_kinds_it_does_not_know(graph):
     snn.input_binding.parameters[0][1] = "__class__"  # as a tampered file could name it
     with pytest.raises(ValueError, match="Unknown parameter kinds"):
         snn(Data(x=graph.x, edge_index=graph.edge_index))
+
+
+def test_multi_column_edge_features_no_parameter_takes_are_not_inputs(graph):
+    # MUTAG stores bond types as edge_attr [E, 4]; a GCN without edge features converts
+    torch.manual_seed(8)
+    model = WeightedGCN().eval()
+    features = torch.rand(graph.edge_index.shape[1], 4)
+    data = Data(x=graph.x, edge_index=graph.edge_index, edge_attr=features)
+    snn = gsnn.convert(model, data, method="qcfs", T=LEVELS)
+    exact(snn(data.x, data.edge_index), model(data.x, data.edge_index).detach())
+    # one column could be weights: that is still refused rather than dropped
+    with pytest.raises(ValueError, match=r"data\.edge_attr"):
+        gsnn.convert(model, Data(x=graph.x, edge_index=graph.edge_index, edge_attr=features[:, 0]))
