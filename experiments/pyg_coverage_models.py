@@ -255,12 +255,13 @@ def main() -> None:
                     out.write(json.dumps(rows[-1]) + "\n")
                 print(json.dumps(rows[-1]), flush=True)
     rows = [row for row in rows if row["seed"] in args.seeds]
+    epochs = sorted({row["epochs"] for row in rows}) or [args.epochs]  # as trained
     table = summarise(rows)
     title = "# Linear PyG convolutions on Cora: ANN vs converted SNN\n\n"
     command = (
         "Command: `GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 python "
         f"experiments/pyg_coverage_models.py --seeds {' '.join(map(str, args.seeds))} "
-        f"--epochs {args.epochs}`; "
+        f"--epochs {' / '.join(map(str, epochs))}`; "
         "Cora public split, test accuracy in %, mean ± std over the seeds, input coding "
         "analog, rate with its default percentile, qcfs_from_relu with L=8 and no "
         "fine-tuning.\n\n"
