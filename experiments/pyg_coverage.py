@@ -12,8 +12,10 @@ message instead. The measurement of one model and seed is
         python experiments/pyg_coverage.py --seeds 0 1 2 3 4 --epochs 100
 
 writes ``experiments/results/pyg_coverage.jsonl`` (one row per model and seed; a rerun
-resumes) and ``pyg_coverage.md``. Refusals are checked afresh on every run (on an
-untrained copy), so a model that gsnn learns to convert moves into the measured rows.
+resumes) and ``pyg_coverage.md``; the rows of ``pyg_coverage_linear_convs.jsonl``
+(``pyg_coverage_models.py``'s own run, the same measurement) count too. Refusals are
+checked afresh on every run (on an untrained copy), so a model that gsnn learns to convert
+moves into the measured rows.
 Accuracies are on Cora's public test split, agreement on all 2708 nodes; input coding
 analog; mean ± std over the seeds.
 """
@@ -123,9 +125,15 @@ def main() -> None:
     torch.set_num_threads(1)
     RESULTS.mkdir(exist_ok=True)
     journal = RESULTS / "pyg_coverage.jsonl"
-    rows = (
-        [json.loads(line) for line in journal.read_text().splitlines()] if journal.exists() else []
-    )
+    # the linear convolutions' own run (same measure, same settings) counts for them too
+    linear = RESULTS / "pyg_coverage_linear_convs.jsonl"
+    rows = [
+        json.loads(line)
+        for path in (journal, linear)
+        if path.exists()
+        for line in path.read_text().splitlines()
+    ]
+    rows = [row for row in rows if row["epochs"] == args.epochs]
     data = planetoid("Cora")
     refused = {}
     for name in args.models:
