@@ -24,6 +24,7 @@ from gsnn.convert.calibration_data import (
     check_rows,
     run_ann,
 )
+from gsnn.convert.calibration_subgraph import CalibrationNodes, calibration_subgraph
 from gsnn.convert.count_only_ops import check_count_only_ops
 from gsnn.convert.depth import depth_per_module
 from gsnn.convert.inplace_activations import redirect_in_place_activations
@@ -57,6 +58,7 @@ def convert(
     check: bool = True,
     progress: bool = False,
     steps_per_chunk: Optional[int] = None,
+    calibration_nodes: Optional[CalibrationNodes] = None,
     **method_options,
 ) -> SpikingNetwork:
     """Convert a trained ANN into a spiking network.
@@ -89,6 +91,12 @@ def convert(
         steps_per_chunk (int, optional): simulate that many steps per pass, for the
             agreement check and every later call (online methods only; see
             :attr:`SpikingNetwork.steps_per_chunk`). (default: ``None``, all at once)
+        calibration_nodes (int or Tensor, optional): calibrate on these nodes of one large
+            graph (indices, a boolean mask, or a count drawn with seed 0) instead of all: the
+            ANN runs on their k-hop subgraph only, which gives them their whole-graph
+            activations, and the agreement check covers the same nodes (see
+            :func:`~gsnn.convert.calibration_subgraph.calibration_subgraph`). Not together
+            with ``mask``.
         **method_options: options of the method (e.g. ``percentile=99.99``).
 
     Returns:
@@ -111,6 +119,13 @@ def convert(
             f"needs coding='analog', got coding={coding!r}."
         )
     check_precision(model)
+    if calibration_nodes is not None:
+        if mask is not None:
+            raise ValueError(
+                "Give either mask (rows of the calibration data) or calibration_nodes (nodes "
+                "whose k-hop subgraph calibrates), not both."
+            )
+        data, mask = calibration_subgraph(data, calibration_nodes, model)
     calls = calibration_calls(data, model)
     if mask is not None and len(calls) > 1:
         raise ValueError(
