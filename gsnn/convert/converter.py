@@ -24,7 +24,11 @@ from gsnn.convert.calibration_data import (
     check_rows,
     run_ann,
 )
-from gsnn.convert.calibration_subgraph import CalibrationNodes, calibration_subgraph
+from gsnn.convert.calibration_subgraph import (
+    CalibrationNodes,
+    calibration_subgraph,
+    graph_caches_set_aside,
+)
 from gsnn.convert.count_only_ops import check_count_only_ops
 from gsnn.convert.depth import depth_per_module
 from gsnn.convert.inplace_activations import redirect_in_place_activations
@@ -59,6 +63,7 @@ def convert(
     progress: bool = False,
     steps_per_chunk: Optional[int] = None,
     calibration_nodes: Optional[CalibrationNodes] = None,
+    calibration_hops: Optional[int] = None,
     **method_options,
 ) -> SpikingNetwork:
     """Convert a trained ANN into a spiking network.
@@ -97,6 +102,9 @@ def convert(
             activations, and the agreement check covers the same nodes (see
             :func:`~gsnn.convert.calibration_subgraph.calibration_subgraph`). Not together
             with ``mask``.
+        calibration_hops (int, optional): hops of the neighbourhood of ``calibration_nodes``
+            taken; default exact (the model's hops + 1), ``0`` the subgraph induced by the
+            nodes alone (approximate, for graphs whose neighbourhoods cover most nodes).
         **method_options: options of the method (e.g. ``percentile=99.99``).
 
     Returns:
@@ -125,7 +133,11 @@ def convert(
                 "Give either mask (rows of the calibration data) or calibration_nodes (nodes "
                 "whose k-hop subgraph calibrates), not both."
             )
-        data, mask = calibration_subgraph(data, calibration_nodes, model)
+        subgraph, mask = calibration_subgraph(data, calibration_nodes, model, calibration_hops)
+        with graph_caches_set_aside(model):
+            return convert(
+                model, subgraph, recipe, T, coding, mask, check, progress, steps_per_chunk
+            )
     calls = calibration_calls(data, model)
     if mask is not None and len(calls) > 1:
         raise ValueError(

@@ -36,8 +36,8 @@ def test_chosen_nodes_get_their_whole_graph_activations(model_and_graph):
 
 def test_one_hop_too_few_changes_the_activations(model_and_graph):
     model, data = model_and_graph  # the oracle above is not vacuous: the extra hop matters
-    nodes = torch.arange(0, 600, 7)
-    sub, mask = calibration_subgraph(data, nodes, model, hops=1)
+    nodes = torch.tensor([0, 300])  # few, so that 3 hops do not cover the whole graph
+    sub, mask = calibration_subgraph(data, nodes, model, hops=3)  # the model has 3
     with torch.no_grad():
         whole = model(data.x, data.edge_index)[nodes]
         part = model(sub.x, sub.edge_index)[mask]
@@ -95,3 +95,29 @@ def test_calibration_nodes_need_one_graph(model_and_graph):
     model, data = model_and_graph
     with pytest.raises(ValueError, match="Data with x and edge_index"):
         gsnn.convert(model, (data.x, data.edge_index), method="rate", calibration_nodes=5)
+
+
+def test_cached_layers_calibrate_on_the_subgraph_and_keep_their_whole_graph_cache():
+    from gsnn.ann import GCN  # GCNConv(cached=True), as in PyG's examples/gcn.py
+
+    data = random_graph(seed=3)
+    torch.manual_seed(2)
+    model = GCN(12, 16, 4, activation="relu").eval()
+    with torch.no_grad():
+        before = model(data.x, data.edge_index)  # caches the whole graph's adjacency
+    nodes = torch.arange(0, 600, 4)
+    snn = gsnn.convert(model, data, method="rate", T=8, calibration_nodes=nodes)
+    reference = gsnn.convert(model, data, method="rate", T=8, mask=nodes)
+    for name, threshold in reference.thresholds.items():
+        torch.testing.assert_close(snn.thresholds[name], threshold, rtol=1e-5, atol=0)
+    with torch.no_grad():
+        assert torch.equal(model(data.x, data.edge_index), before)
+
+
+def test_zero_hops_calibrate_on_the_induced_subgraph_of_the_nodes(model_and_graph):
+    model, data = model_and_graph
+    nodes = torch.tensor([5, 1, 9, 5])
+    sub, mask = calibration_subgraph(data, nodes, model, hops=0)
+    assert torch.equal(sub.x, data.x[[1, 5, 9]]) and bool(mask.all())
+    snn = gsnn.convert(model, data, method="rate", calibration_nodes=60, calibration_hops=0)
+    assert 0 <= snn.conversion_check["agreement"] <= 1
