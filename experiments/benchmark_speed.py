@@ -103,20 +103,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the trained model")
     parser.add_argument("--root", default="datasets/", help="data root")
-    grid = parser.add_argument_group("grid (--grid): Cora GCN widths x T x methods")
-    grid.add_argument(
+    parser.add_argument(
         "--grid", action="store_true", help="time the grid instead of one SNN"
     )
-    grid.add_argument(
+    parser.add_argument(
         "--hidden", type=int, nargs="+", default=[16, 256], help="GCN widths"
     )
-    grid.add_argument(
+    parser.add_argument(
         "--grid-T", type=int, nargs="+", default=[4, 8, 32], help="time steps"
     )
-    grid.add_argument(
+    parser.add_argument(
         "--methods", nargs="+", default=list(GRID_METHODS), help="methods"
     )
-    grid.add_argument("--qcfs-levels", type=int, default=8, help="L of the QCFS models")
+    parser.add_argument("--qcfs-levels", type=int, default=8, help="L of the QCFS models")
 
 
 def measure(args) -> dict:
