@@ -54,9 +54,7 @@ WEIGHTS = Path(__file__).parent / "weights"
 def cora_gcn(args):
     """The trained 2-layer GCN on Cora, its inputs and a description."""
     torch.manual_seed(args.seed)
-    data = planetoid(
-        args.dataset, root=args.root, transform=transforms.NormalizeFeatures()
-    )
+    data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
     model = GCN(
         data.num_features,
         16,
@@ -91,30 +89,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="cora-gcn",
         help="what is timed",
     )
-    parser.add_argument(
-        "--dataset", default="Cora", help="Planetoid data set of cora-gcn"
-    )
-    parser.add_argument(
-        "--images", type=int, default=1000, help="batch of mnist-lenet5"
-    )
+    parser.add_argument("--dataset", default="Cora", help="Planetoid data set of cora-gcn")
+    parser.add_argument("--images", type=int, default=1000, help="batch of mnist-lenet5")
     parser.add_argument("--T", type=int, default=8, help="time steps")
-    parser.add_argument(
-        "--repeats", type=int, default=30, help="interleaved timed calls each"
-    )
+    parser.add_argument("--repeats", type=int, default=30, help="interleaved timed calls each")
     parser.add_argument("--seed", type=int, default=0, help="seed of the trained model")
     parser.add_argument("--root", default="datasets/", help="data root")
-    parser.add_argument(
-        "--grid", action="store_true", help="time the grid instead of one SNN"
-    )
-    parser.add_argument(
-        "--hidden", type=int, nargs="+", default=[16, 256], help="GCN widths"
-    )
-    parser.add_argument(
-        "--grid-T", type=int, nargs="+", default=[4, 8, 32], help="time steps"
-    )
-    parser.add_argument(
-        "--methods", nargs="+", default=list(GRID_METHODS), help="methods"
-    )
+    parser.add_argument("--grid", action="store_true", help="time the grid instead of one SNN")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[16, 256], help="GCN widths")
+    parser.add_argument("--grid-T", type=int, nargs="+", default=[4, 8, 32], help="time steps")
+    parser.add_argument("--methods", nargs="+", default=list(GRID_METHODS), help="methods")
     parser.add_argument("--qcfs-levels", type=int, default=8, help="L of the QCFS models")
 
 
@@ -140,9 +124,7 @@ def measure(args) -> dict:
     }
     times = {name: [] for name in candidates}
     with torch.no_grad():
-        torch.testing.assert_close(
-            snn.forward_stepwise(*inputs), without_stats(*inputs)
-        )
+        torch.testing.assert_close(snn.forward_stepwise(*inputs), without_stats(*inputs))
         for fn in candidates.values():  # warm-up
             fn(*inputs)
         for _ in range(args.repeats):
@@ -158,10 +140,8 @@ def measure(args) -> dict:
         "threads": torch.get_num_threads(),
         "time_over_ann_forward": {name: value / ann for name, value in median.items()},
         "snn_over_ann": stacked / ann,
-        "snn_with_statistics_over_ann": median["SNN time-stacked (with statistics)"]
-        / ann,
-        "step_by_step_over_time_stacked": median["SNN step by step (same ops)"]
-        / stacked,
+        "snn_with_statistics_over_ann": median["SNN time-stacked (with statistics)"] / ann,
+        "step_by_step_over_time_stacked": median["SNN step by step (same ops)"] / stacked,
     }
 
 
@@ -209,9 +189,7 @@ class FirstLayerOnce(fx.Interpreter):
         placeholders = [n for n in body.graph.nodes if n.op == "placeholder"]
         constant = set(placeholders[:constant_inputs])
         for node in body.graph.nodes:
-            module = (
-                body.get_submodule(node.target) if node.op == "call_module" else None
-            )
+            module = body.get_submodule(node.target) if node.op == "call_module" else None
             stateful = isinstance(module, Neuron) or getattr(module, "stateful", False)
             inputs = node.all_input_nodes
             if node.op.startswith("call_") and inputs and not stateful:
@@ -241,9 +219,7 @@ def per_step_first_layer_once(snn, *inputs) -> Tensor:
         module.reset()
     try:
         encoded = snn.coder(body_inputs[0], steps)
-        currents = [
-            stepper.run(encoded[t : t + 1], *body_inputs[1:]) for t in range(steps)
-        ]
+        currents = [stepper.run(encoded[t : t + 1], *body_inputs[1:]) for t in range(steps)]
     finally:
         for module in stateful:
             module.keep_state = False
@@ -294,9 +270,7 @@ def time_interleaved(candidates: dict, inputs, repeats: int) -> dict:
 
 def measure_grid(args) -> dict:
     """SNN / ANN and SNN / per-step baseline for every hidden width, T and method."""
-    data = planetoid(
-        args.dataset, root=args.root, transform=transforms.NormalizeFeatures()
-    )
+    data = planetoid(args.dataset, root=args.root, transform=transforms.NormalizeFeatures())
     inputs = (data.x, data.edge_index)
     models = grid_models(args, data)
     rows = []
@@ -333,9 +307,7 @@ def measure_grid(args) -> dict:
                     "method": method,
                     "simulated_steps": steps,
                     "snn_over_ann": best[key] / ann,
-                    "per_step_baseline_over_ann": None
-                    if baseline is None
-                    else baseline / ann,
+                    "per_step_baseline_over_ann": None if baseline is None else baseline / ann,
                     "per_step_baseline_over_snn": None
                     if baseline is None
                     else baseline / best[key],

@@ -186,6 +186,7 @@ def load_graph(name, root, seed):
         return actor(seed, root=root, transform=transform)
     raise ValueError(f"Unknown data set {name!r}; expected one of {', '.join(DATASETS)}.")
 
+
 # (row label, method, method options, ANN activation, activation options); ANNs with the
 # same activation and options are trained once per (dataset, architecture, seed)
 VARIANTS = [

@@ -173,7 +173,7 @@ class StatsRecorder:
                 weighted = (gains != 0).to(torch.float64) * output[0].numel()
                 layer.add_steps("multiplies", weighted, self.first_step)
                 if rows is not None:
-                    share = float(weighted[: steps].sum()) / rows
+                    share = float(weighted[:steps].sum()) / rows
                     self._add_rows(name, "multiplies", torch.full((rows,), share))
 
         return hook

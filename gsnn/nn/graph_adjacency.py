@@ -91,9 +91,7 @@ def check_edge_weight(
         )
 
 
-def graph_fingerprint(
-    edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int
-) -> Tuple:
+def graph_fingerprint(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int) -> Tuple:
     """A cheap summary of a graph that changes whenever the graph does, in practice.
 
     The node and edge counts, dtypes and position-weighted checksums of ``edge_index`` and

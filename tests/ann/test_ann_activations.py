@@ -23,8 +23,9 @@ def test_qcfs_forward_equals_the_formula(levels, bound):
     z = (torch.rand(2000, generator=generator, dtype=torch.float64) * 1.6 - 0.3) * bound
     act = QCFS(levels=levels, init_threshold=bound).double()
     out = act(z)
-    expected = torch.tensor([qcfs_reference(v, levels, bound) for v in z.tolist()],
-                            dtype=torch.float64)
+    expected = torch.tensor(
+        [qcfs_reference(v, levels, bound) for v in z.tolist()], dtype=torch.float64
+    )
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
     # a staircase of L + 1 values, clipped to [0, lambda]
     assert set((out * levels / bound).round().unique().tolist()) <= set(range(levels + 1))
@@ -105,8 +106,9 @@ def test_qcfs_initialises_from_a_non_positive_batch_with_one():
     assert act.threshold.item() == 1.0
 
 
-@pytest.mark.parametrize("kwargs", [{"levels": 0}, {"levels": 2.5}, {"init_threshold": 0.0},
-                                    {"init_threshold": -1.0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"levels": 0}, {"levels": 2.5}, {"init_threshold": 0.0}, {"init_threshold": -1.0}]
+)
 def test_qcfs_bad_arguments(kwargs):
     with pytest.raises(ValueError, match="QCFS"):
         QCFS(**kwargs)

@@ -21,7 +21,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-
 @pytest.fixture(scope="module")
 def cora(tmp_path_factory):
     return planetoid("Cora", root=tmp_path_factory.mktemp("data"), transform=NormalizeFeatures())

@@ -17,7 +17,6 @@ from gsnn.neurons import IFNeuron
 NODES, FEATURES, HIDDEN, CLASSES = 40, 10, 12, 3
 
 
-
 @pytest.fixture(scope="module")
 def graph() -> Data:
     torch.manual_seed(0)
@@ -30,8 +29,9 @@ def graph() -> Data:
 @pytest.mark.parametrize("levels", [4, 8])
 def test_two_layer_qcfs_gcn_matches_ann_at_T_equal_L(graph, levels):
     torch.manual_seed(levels)
-    model = GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=levels,
-                qcfs_init=0.75).eval()
+    model = GCN(
+        FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=levels, qcfs_init=0.75
+    ).eval()
     with torch.no_grad():
         ann_out = model(graph.x, graph.edge_index)
     snn = gsnn.convert(model, graph, method="qcfs", T=levels, check=False)
@@ -76,7 +76,7 @@ def dyadic_(module: nn.Module, generator: torch.Generator, scale: float = 0.25) 
 
 def first_layer_spikes(snn):
     """Hook the only neuron population; the returned dict gets its spikes."""
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     captured = {}
     handle = neuron.register_forward_hook(lambda m, i, o: captured.setdefault("spikes", o))
     return handle, captured
@@ -194,7 +194,7 @@ def test_threshold_is_folded_into_the_receiving_layer(graph):
     torch.manual_seed(13)
     model = GCN(FEATURES, HIDDEN, CLASSES, activation="relu").eval()
     snn = gsnn.convert(model, graph, method="rate", T=8, check=False)
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     theta = neuron.threshold.float()
     spiking_first = snn.body.get_submodule("convs.0")
     spiking_second = snn.body.get_submodule("convs.1")

@@ -25,7 +25,6 @@ NODES = N_PER_CLASS * CLASSES
 T_LONG = 256
 
 
-
 @pytest.fixture(scope="module")
 def graph() -> Data:
     torch.manual_seed(0)
@@ -43,8 +42,10 @@ def train_briefly(model: nn.Module, data: Data, epochs: int = 40, lr: float = 0.
         model.train()
         optimizer.zero_grad()
         out = model(data.x, data.edge_index)
-        loss = F.nll_loss(out, data.y) if getattr(model, "ends_in_log_softmax", False) else (
-            F.cross_entropy(out, data.y)
+        loss = (
+            F.nll_loss(out, data.y)
+            if getattr(model, "ends_in_log_softmax", False)
+            else (F.cross_entropy(out, data.y))
         )
         loss.backward()
         optimizer.step()

@@ -19,7 +19,6 @@ from gsnn.neurons import IFNeuron
 NODES, FEATURES, HIDDEN, CLASSES = 36, 10, 12, 4
 
 
-
 @pytest.fixture(scope="module")
 def graph() -> Data:
     torch.manual_seed(0)
@@ -179,8 +178,9 @@ def test_network_is_called_like_the_ann_with_edge_weights(graph):
             self.conv1, self.conv2 = GCNConv(FEATURES, HIDDEN), GCNConv(HIDDEN, CLASSES)
 
         def forward(self, x, edge_index, edge_weight=None):
-            return self.conv2(F.relu(self.conv1(x, edge_index, edge_weight)), edge_index,
-                              edge_weight)
+            return self.conv2(
+                F.relu(self.conv1(x, edge_index, edge_weight)), edge_index, edge_weight
+            )
 
     torch.manual_seed(8)
     weight = torch.rand(graph.edge_index.shape[1]) + 0.5

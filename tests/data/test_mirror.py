@@ -1,4 +1,5 @@
 """The offline-copy rule: what is copied from ``GSNN_DATA_MIRROR``, and what the error says."""
+
 import stat
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The Planetoid loader: real data through the mirror, a synthetic PubMed, and offline failures."""
+
 import importlib
 import os
 import pickle

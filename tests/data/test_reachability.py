@@ -1,4 +1,5 @@
 """The reachability check, against listening and closed ports on the loopback address."""
+
 import socket
 
 import pytest

@@ -1,4 +1,5 @@
 """The README's CNN quick start runs as written (committed LeNet-5 weights, offline MNIST)."""
+
 import os
 import re
 from pathlib import Path

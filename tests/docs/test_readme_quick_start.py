@@ -1,4 +1,5 @@
 """The README's quick start runs as written (on the offline Cora copy)."""
+
 import os
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The README's hand-built spiking CNN (no converter) runs as written and behaves as stated."""
+
 import re
 from pathlib import Path
 

@@ -26,7 +26,6 @@ from gsnn.neurons import IFNeuron
 NODES, FEATURES, HIDDEN, CLASSES = 50, 8, 16, 3
 
 
-
 @pytest.fixture(scope="module")
 def graph() -> Data:
     torch.manual_seed(0)
@@ -143,7 +142,7 @@ def test_rate_threshold_of_a_silent_site_falls_back_to_one(graph):
             return self.conv2(F.relu(self.conv1(x, edge_index)), edge_index)
 
     snn = gsnn.convert(Silent().eval(), graph, method="rate", T=4, check=False)
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     assert float(neuron.threshold) == 1.0
 
 
@@ -176,7 +175,7 @@ def test_rate_with_half_initial_potential_rounds_at_every_step(T):
     model = OneHiddenLayer(nn.ReLU()).double().eval()
     x = torch.randn(40, 6, dtype=torch.float64)
     snn = gsnn.convert(model, x, method="rate", T=T, percentile=100, initial_potential=0.5)
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     theta = float(neuron.threshold)
     assert float(neuron.v0) == pytest.approx(theta / 2) and float(neuron.shift) == 0.0
     snn(x)
@@ -204,7 +203,7 @@ def test_optimal_neuron_has_shift_theta_over_2T(graph, T, clip):
     with torch.no_grad():
         pre = model.convs[0](graph.x, graph.edge_index)
     snn = gsnn.convert(model, graph, method="optimal", T=T, check=False)
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     theta = float(neuron.threshold)
     # the observed maximum of the clipped activation: the clip value when it bites
     assert theta == pytest.approx(min(pre.max().item(), clip), rel=1e-6)
@@ -236,7 +235,7 @@ def test_optimal_with_initial_shift_rounds_at_every_step(T):
     model = OneHiddenLayer(ThresholdReLU(0.8)).double().eval()
     x = torch.randn(40, 6, dtype=torch.float64)
     snn = gsnn.convert(model, x, method="optimal", T=T, shift="initial")
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     theta = float(neuron.threshold)
     assert float(neuron.v0) == pytest.approx(theta / 2) and float(neuron.shift) == 0.0
     snn(x)
@@ -249,7 +248,7 @@ def test_optimal_per_step_shift_rounds_at_T_only():
     model = OneHiddenLayer(ThresholdReLU(0.8)).double().eval()
     x = torch.randn(40, 6, dtype=torch.float64)
     snn = gsnn.convert(model, x, method="optimal", T=T)
-    (_, neuron), = snn.neurons()
+    ((_, neuron),) = snn.neurons()
     snn(x)
     expected = rounded_prefix_logits(model, x, float(neuron.threshold), T)
     torch.testing.assert_close(snn.last_step_logits[-1], expected[-1])

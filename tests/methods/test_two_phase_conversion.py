@@ -1,4 +1,5 @@
 """Two-phase conversion equals the QCFS ANN at any depth (O22a) and reports (D+1)T latency (O20)."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -24,7 +25,8 @@ def test_graph_network_equals_its_quantised_ann(layers, T):
     x, edge_index = torch.rand(50, 6), erdos_renyi_graph(50, 0.1)
     model = initialised(
         GCN(6, 12, 3, num_layers=layers, activation="qcfs", qcfs_levels=T, residual=True),
-        x, edge_index,
+        x,
+        edge_index,
     )
     snn = gsnn.convert(model, (x, edge_index), method="two-phase", T=T)
     ann_out = model(x, edge_index)

@@ -22,9 +22,7 @@ T = 4
 SOURCES = [0, 1, 1, 2, 2, 3, 3]
 TARGETS = [1, 0, 2, 1, 3, 2, 0]
 EDGE_INDEX = torch.tensor([SOURCES, TARGETS])
-X = torch.tensor(
-    [[1.0, 0.5, 0.0], [0.25, 1.0, 0.75], [0.0, 0.5, 1.0], [0.75, 0.25, 0.5]]
-)
+X = torch.tensor([[1.0, 0.5, 0.0], [0.25, 1.0, 0.75], [0.0, 0.5, 1.0], [0.75, 0.25, 0.5]])
 W1 = [[0.8, -0.3, 0.5], [-0.2, 0.9, 0.4]]
 B1 = [0.4, -0.47]
 W2 = [[1.0, -0.5], [-0.7, 0.6]]
@@ -47,8 +45,10 @@ assert [sum(A[t][s] for t in range(N)) for s in range(N)] == OUT_DEGREE
 def hidden_preactivation():
     """z = D^-1/2 (A+I) D^-1/2 X W1^T + b1 in float64, degrees from the targets' side."""
     deg = [sum(A[i]) for i in range(N)]
-    xw = [[sum(X[j][f].item() * W1[h][f] for f in range(F_IN)) for h in range(HIDDEN)]
-          for j in range(N)]
+    xw = [
+        [sum(X[j][f].item() * W1[h][f] for f in range(F_IN)) for h in range(HIDDEN)]
+        for j in range(N)
+    ]
     return [
         [
             sum(A[i][j] / math.sqrt(deg[i] * deg[j]) * xw[j][h] for j in range(N)) + B1[h]
@@ -94,7 +94,6 @@ def make_model(method: str) -> nn.Module:
     return TwoLayerGCN(ThresholdReLU(2.0)).eval()
 
 
-
 @pytest.fixture(scope="module")
 def data() -> Data:
     return Data(x=X, edge_index=EDGE_INDEX)
@@ -113,7 +112,7 @@ def test_counts_match_hand_counts(data, method):
     assert len({c for row in counts for c in row}) >= 3  # silent, partial and saturated units
 
     snn = gsnn.convert(make_model(method), data, method=method, T=T, check=False)
-    (neuron_name, neuron), = snn.neurons()
+    ((neuron_name, neuron),) = snn.neurons()
     assert float(neuron.threshold) == pytest.approx(theta, rel=1e-6)
     captured = {}
     handle = neuron.register_forward_hook(lambda m, i, o: captured.setdefault("spikes", o))
@@ -179,8 +178,9 @@ def test_energy_model_changes_the_estimate(data):
 
 def test_spike_coded_input_counts_synaptic_ops_not_macs(data):
     """With deterministic rate coding the first layer receives spikes: no MACs at all."""
-    snn = gsnn.convert(make_model("qcfs"), data, method="qcfs", T=T, coding="deterministic",
-                       check=False)
+    snn = gsnn.convert(
+        make_model("qcfs"), data, method="qcfs", T=T, coding="deterministic", check=False
+    )
     with torch.no_grad():
         snn(X, EDGE_INDEX)
     # input spikes per feature: floor(T x) (phase 0); all inputs are multiples of 1/4

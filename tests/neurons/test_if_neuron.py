@@ -16,7 +16,6 @@ F64 = torch.float64
 THRESHOLDS = (0.25, 1.0, 4.0)
 
 
-
 def dyadic(generator, shape, low, high, bits=5):
     """Uniform random multiples of 2^-bits in [low, high] (float64)."""
     scale = 2**bits

@@ -1,4 +1,5 @@
 """OneSpikeNeuron against oracles O11 and O16b (methods.md §14)."""
+
 import math
 
 import pytest

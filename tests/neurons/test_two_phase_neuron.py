@@ -1,4 +1,5 @@
 """TwoPhaseNeuron against oracle O8 (methods.md §14), exact in float64 with dyadic inputs."""
+
 import pytest
 import torch
 

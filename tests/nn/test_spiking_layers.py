@@ -25,7 +25,6 @@ F_IN, F_OUT, T = 6, 4, 5
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")
 
 
-
 # ----------------------------------------------------------------------- helpers
 def random_graph(seed, weighted, self_loops=False, duplicates=True):
     """A random directed graph with 20-60 nodes and isolated nodes.
