@@ -133,7 +133,8 @@ def main() -> None:
         if path.exists()
         for line in path.read_text().splitlines()
     ]
-    rows = [row for row in rows if row["epochs"] == args.epochs]
+    unique = {(row["model"], row["seed"]): row for row in reversed(rows)}  # first row wins
+    rows = [row for row in unique.values() if row["epochs"] == args.epochs]
     data = planetoid("Cora")
     refused = {}
     for name in args.models:
