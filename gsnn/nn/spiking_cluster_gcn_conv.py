@@ -70,10 +70,7 @@ class SpikingClusterGCNConv(SpikingGraphLayer):
             add_self_loops=conv.add_self_loops,
             bias=conv.lin_out.bias is not None,
         ).to(conv.lin_out.weight.dtype)
-        layer.lin_out.weight.data.copy_(conv.lin_out.weight.detach())
-        layer.lin_root.weight.data.copy_(conv.lin_root.weight.detach())
-        if conv.lin_out.bias is not None:
-            layer.bias.data.copy_(conv.lin_out.bias.detach())
+        layer.copy_trained_([conv.lin_out.weight, conv.lin_root.weight], conv.lin_out.bias)
         return layer
 
     def build_adjacency(

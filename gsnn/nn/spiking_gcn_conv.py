@@ -69,9 +69,7 @@ class SpikingGCNConv(SpikingGraphLayer):
             normalize=conv.normalize,
             bias=conv.bias is not None,
         ).to(conv.lin.weight.dtype)
-        layer.lin.weight.data.copy_(conv.lin.weight.detach())
-        if conv.bias is not None:
-            layer.bias.data.copy_(conv.bias.detach())
+        layer.copy_trained_([conv.lin.weight], conv.bias)
         return layer
 
     @property

@@ -48,10 +48,7 @@ class SpikingGraphConv(SpikingSAGEConv):
             aggr=str(conv.aggr),
             bias=conv.lin_rel.bias is not None,
         ).to(conv.lin_rel.weight.dtype)
-        layer.lin_l.weight.data.copy_(conv.lin_rel.weight.detach())
-        layer.lin_r.weight.data.copy_(conv.lin_root.weight.detach())
-        if conv.lin_rel.bias is not None:
-            layer.bias.data.copy_(conv.lin_rel.bias.detach())
+        layer.copy_trained_([conv.lin_rel.weight, conv.lin_root.weight], conv.lin_rel.bias)
         return layer
 
     def forward(

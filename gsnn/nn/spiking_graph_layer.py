@@ -1,6 +1,6 @@
 """Shared machinery of the spiking graph layers: input checks and adjacency caching."""
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -91,6 +91,15 @@ class SpikingGraphLayer(WeightedLayer):
             adjacency = self.build_adjacency(edge_index, edge_weight, num_nodes, x.dtype)
             self._cached_adjacency = (fingerprint, adjacency)
         return self._cached_adjacency[1]
+
+    @torch.no_grad()
+    def copy_trained_(self, weights: Sequence[Tensor], bias: Optional[Tensor]) -> None:
+        """Copy a trained layer's weight maps, in the order of :meth:`linears`, and its
+        bias (``None`` for a layer without one)."""
+        for lin, weight in zip(self.linears(), weights, strict=True):
+            lin.weight.copy_(weight)
+        if bias is not None:
+            self.bias.copy_(bias)
 
     def linears(self) -> List[SpikingLinear]:
         """The weight maps applied to the input (all see the same spikes)."""

@@ -60,11 +60,9 @@ class SpikingLEConv(SpikingGraphLayer):
         check_sum_aggregation(conv)
         has_bias = conv.lin1.bias is not None
         layer = cls(conv.in_channels, conv.out_channels, bias=has_bias).to(conv.lin1.weight.dtype)
-        for spiking, trained in zip(layer.linears(), (conv.lin1, conv.lin2, conv.lin3)):
-            spiking.weight.data.copy_(trained.weight.detach())
+        layer.copy_trained_([conv.lin1.weight, conv.lin2.weight, conv.lin3.weight], conv.lin3.bias)
         if has_bias:
             layer.neighbour_bias.data.copy_(conv.lin1.bias.detach())
-            layer.bias.data.copy_(conv.lin3.bias.detach())
         return layer
 
     def build_adjacency(

@@ -73,10 +73,7 @@ class SpikingMixHopConv(SpikingGraphLayer):
             add_self_loops=conv.add_self_loops,
             bias=conv.bias is not None,
         ).to(conv.bias.dtype if conv.bias is not None else conv.lins[conv.powers[0]].weight.dtype)
-        for spiking, power in zip(layer.lins, conv.powers):
-            spiking.weight.data.copy_(conv.lins[power].weight.detach())
-        if conv.bias is not None:
-            layer.bias.data.copy_(conv.bias.detach())
+        layer.copy_trained_([conv.lins[power].weight for power in conv.powers], conv.bias)
         return layer
 
     def build_adjacency(

@@ -86,11 +86,8 @@ class SpikingSAGEConv(SpikingGraphLayer):
             root_weight=conv.root_weight,
             bias=conv.lin_l.bias is not None,
         ).to(conv.lin_l.weight.dtype)
-        layer.lin_l.weight.data.copy_(conv.lin_l.weight.detach())
-        if conv.lin_l.bias is not None:
-            layer.bias.data.copy_(conv.lin_l.bias.detach())
-        if conv.root_weight:
-            layer.lin_r.weight.data.copy_(conv.lin_r.weight.detach())
+        roots = [conv.lin_r.weight] if conv.root_weight else []
+        layer.copy_trained_([conv.lin_l.weight, *roots], conv.lin_l.bias)
         return layer
 
     def build_adjacency(

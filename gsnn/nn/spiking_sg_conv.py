@@ -57,18 +57,20 @@ class SpikingSGConv(SpikingGraphLayer):
     @classmethod
     def from_ann(cls, conv: SGConv) -> "SpikingSGConv":
         """Copy a trained :class:`~torch_geometric.nn.SGConv` and its options."""
-        layer = cls(
-            conv.in_channels,
-            conv.out_channels,
-            K=conv.K,
-            cached=conv.cached,
-            add_self_loops=conv.add_self_loops,
-            bias=conv.lin.bias is not None,
-        ).to(conv.lin.weight.dtype)
-        layer.lin.weight.data.copy_(conv.lin.weight.detach())
-        if conv.lin.bias is not None:
-            layer.bias.data.copy_(conv.lin.bias.detach())
+        layer = cls(conv.in_channels, conv.out_channels, **cls.options_of(conv))
+        layer = layer.to(conv.lin.weight.dtype)
+        layer.copy_trained_([conv.lin.weight], conv.lin.bias)
         return layer
+
+    @classmethod
+    def options_of(cls, conv: SGConv) -> dict:
+        """The constructor options that reproduce ``conv``."""
+        return {
+            "K": conv.K,
+            "cached": conv.cached,
+            "add_self_loops": conv.add_self_loops,
+            "bias": conv.lin.bias is not None,
+        }
 
     def build_adjacency(
         self, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype

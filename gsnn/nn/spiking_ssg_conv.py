@@ -60,19 +60,11 @@ class SpikingSSGConv(SpikingSGConv):
         """Copy a trained :class:`~torch_geometric.nn.SSGConv` and its options; raises
         ``ValueError`` for another aggregation or flow."""
         check_sum_aggregation(conv)
-        layer = cls(
-            conv.in_channels,
-            conv.out_channels,
-            alpha=conv.alpha,
-            K=conv.K,
-            cached=conv.cached,
-            add_self_loops=conv.add_self_loops,
-            bias=conv.lin.bias is not None,
-        ).to(conv.lin.weight.dtype)
-        layer.lin.weight.data.copy_(conv.lin.weight.detach())
-        if conv.lin.bias is not None:
-            layer.bias.data.copy_(conv.lin.bias.detach())
-        return layer
+        return super().from_ann(conv)
+
+    @classmethod
+    def options_of(cls, conv: SSGConv) -> dict:
+        return {**super().options_of(conv), "alpha": conv.alpha}
 
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None

@@ -71,10 +71,7 @@ class SpikingTAGConv(SpikingGraphLayer):
             bias=conv.bias is not None,
             normalize=conv.normalize,
         ).to(conv.lins[0].weight.dtype)
-        for spiking, trained in zip(layer.lins, conv.lins):
-            spiking.weight.data.copy_(trained.weight.detach())
-        if conv.bias is not None:
-            layer.bias.data.copy_(conv.bias.detach())
+        layer.copy_trained_([lin.weight for lin in conv.lins], conv.bias)
         return layer
 
     def build_adjacency(
