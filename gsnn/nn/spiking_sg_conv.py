@@ -7,6 +7,7 @@ from torch import Tensor
 from torch_geometric.nn import SGConv
 
 from gsnn.nn.graph_adjacency import GraphAdjacency
+from gsnn.nn.message_passing_options import check_sum_aggregation
 from gsnn.nn.registry import converts
 from gsnn.nn.spiking_graph_layer import SpikingGraphLayer
 from gsnn.nn.spiking_linear import SpikingLinear
@@ -56,7 +57,9 @@ class SpikingSGConv(SpikingGraphLayer):
 
     @classmethod
     def from_ann(cls, conv: SGConv) -> "SpikingSGConv":
-        """Copy a trained :class:`~torch_geometric.nn.SGConv` and its options."""
+        """Copy a trained :class:`~torch_geometric.nn.SGConv` and its options; raises
+        ``ValueError`` for another aggregation or flow."""
+        check_sum_aggregation(conv)
         layer = cls(conv.in_channels, conv.out_channels, **cls.options_of(conv))
         layer = layer.to(conv.lin.weight.dtype)
         layer.copy_trained_([conv.lin.weight], conv.lin.bias)

@@ -5,7 +5,6 @@ from typing import Optional
 from torch import Tensor
 from torch_geometric.nn import SSGConv
 
-from gsnn.nn.message_passing_options import check_sum_aggregation
 from gsnn.nn.registry import converts
 from gsnn.nn.spiking_sg_conv import SpikingSGConv
 from gsnn.nn.time_constant import map_steps
@@ -54,13 +53,6 @@ class SpikingSSGConv(SpikingSGConv):
     ) -> None:
         super().__init__(in_channels, out_channels, K, cached, add_self_loops, bias)
         self.alpha = alpha
-
-    @classmethod
-    def from_ann(cls, conv: SSGConv) -> "SpikingSSGConv":
-        """Copy a trained :class:`~torch_geometric.nn.SSGConv` and its options; raises
-        ``ValueError`` for another aggregation or flow."""
-        check_sum_aggregation(conv)
-        return super().from_ann(conv)
 
     @classmethod
     def options_of(cls, conv: SSGConv) -> dict:

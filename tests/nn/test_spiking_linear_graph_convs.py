@@ -330,3 +330,12 @@ def test_lazy_pyg_linear_is_refused_until_it_has_seen_an_input():
         SpikingLinear.from_ann(lazy)
     lazy(torch.rand(3, F_IN))
     assert SpikingLinear.from_ann(lazy).in_features == F_IN
+
+
+def test_sgconv_with_another_aggregation_is_refused():
+    from torch_geometric.nn import SGConv
+
+    from gsnn.nn import SpikingSGConv
+
+    with pytest.raises(ValueError, match="aggr='mean' is not supported"):
+        SpikingSGConv.from_ann(SGConv(4, 3, K=2, aggr="mean"))
