@@ -13,6 +13,7 @@ from gsnn.convert.rules import (
     ACTIVATION_MODULES,
     GLOBAL_POOLS,
     NORMALISATION_MODULES,
+    READOUT_FIX,
     UNCONVERTIBLE_READOUTS,
 )
 from gsnn.nn.registry import rule_for
@@ -54,22 +55,53 @@ class GraphTracer(fx.Tracer):
         return super().is_leaf_module(module, qualified_name)
 
 
-def modularise_sequential_readouts(model: nn.Module) -> None:
-    """Give the ``global_*_pool`` steps of PyG ``Sequential`` containers their aggregation
-    module (``MeanAggregation`` for ``global_mean_pool``), in place.
+class ReadoutFunction(nn.Module):
+    """A ``global_*_pool`` function kept as a model attribute, as the aggregation module
+    it is the functional form of: ``readout(x, batch, size)`` calls
+    ``aggregation(x, batch, dim_size=size)``.
 
-    ``Sequential`` keeps a function step as a plain attribute and calls it as
-    ``self.module_2(x, batch)``, out of the tracer's reach; the module takes the same
-    call.
+    Shapes:
+        - **input:** node features :math:`(N, F)`, batch vector :math:`(N)`
+        - **output:** graph features :math:`(B, F)`
     """
-    for container in model.modules():
-        if not isinstance(container, torch_geometric.nn.Sequential):
-            continue
-        for child in container._children:
-            step = container.__dict__.get(child.name)
-            if step in GLOBAL_POOLS:
-                del container.__dict__[child.name]
-                setattr(container, child.name, GLOBAL_POOLS[step]())
+
+    def __init__(self, function) -> None:
+        super().__init__()
+        self.aggregation = GLOBAL_POOLS[function]()
+
+    def forward(self, x, batch=None, size=None):
+        if size is None:
+            return self.aggregation(x, batch)
+        return self.aggregation(x, batch, dim_size=size)
+
+
+def modularise_readout_attributes(model: nn.Module) -> None:
+    """Turn readout functions held as module attributes into modules, in place.
+
+    A model that stores ``self.pool = global_add_pool`` (or a PyG ``Sequential``,
+    which keeps a function step as a plain attribute) calls it as ``self.pool(x,
+    batch)``, out of the tracer's reach, and PyG's readout then branches on a traced
+    value. Such an attribute becomes a :class:`ReadoutFunction`, which traces like
+    the aggregation module.
+
+    Raises:
+        ConversionError: an attribute holds a readout with no spiking form
+            (``global_sort_pool``), naming the attribute and why.
+    """
+    for path, module in model.named_modules():
+        for name, value in list(vars(module).items()):
+            if any(value is function for function in GLOBAL_POOLS):
+                del module.__dict__[name]
+                setattr(module, name, ReadoutFunction(value))
+            elif not isinstance(value, type) and any(
+                value is readout for readout in UNCONVERTIBLE_READOUTS
+            ):
+                attribute = f"{path}.{name}" if path else name
+                raise ConversionError(
+                    f"Cannot convert {type(model).__name__}: its attribute {attribute!r} holds "
+                    f"{value.__name__}, and {UNCONVERTIBLE_READOUTS[value]}; {READOUT_FIX}.",
+                    [f"{attribute} ({value.__module__}.{value.__name__})"],
+                )
 
 
 def _module_call(module: nn.Module, *args, **kwargs):
@@ -83,7 +115,7 @@ def trace_with_fixed_arguments(model: nn.Module, fixed: Dict[str, Any]) -> fx.Gr
     Raises:
         ConversionError: when the model cannot be traced, with the reason.
     """
-    modularise_sequential_readouts(model)
+    modularise_readout_attributes(model)
     tracer = GraphTracer()
     try:
         graph = tracer.trace(model, concrete_args=fixed or None)

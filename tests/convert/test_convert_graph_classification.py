@@ -78,6 +78,12 @@ def run_both(model, snn, graphs):
         )
 
 
+def assert_qcfs_equals_its_ann(model, graphs):
+    """A QCFS model with one hidden layer, converted with qcfs at T = L, gives its ANN's logits."""
+    snn = gsnn.convert(model.eval(), graphs, method="qcfs", T=LEVELS)
+    torch.testing.assert_close(*reversed(run_both(model, snn, graphs)), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("readout", ["add", "mean", "max"])
 def test_readout_after_qcfs_equals_its_ann_at_T_equal_L(batch, readout):
     torch.manual_seed(1)
@@ -106,10 +112,64 @@ def test_aggregation_modules_convert_like_the_functions(batch, module):
             return self.lin(self.pool(self.act(self.conv(x, edge_index)), batch))
 
     torch.manual_seed(2)
-    model = ModuleReadout().eval()
-    snn = gsnn.convert(model, batch, method="qcfs", T=LEVELS)
-    ann_out, snn_out = run_both(model, snn, batch)
-    torch.testing.assert_close(snn_out, ann_out, rtol=1e-5, atol=1e-5)
+    assert_qcfs_equals_its_ann(ModuleReadout(), batch)
+
+
+class AttributeReadout(nn.Module):
+    """A readout function kept as an attribute (``self.pool = global_add_pool``), called with
+    a fixed number of graphs as PyG's third argument (``size``)."""
+
+    def __init__(self, readout, graphs):
+        super().__init__()
+        self.conv, self.act = GraphConv(FEATURES, HIDDEN), QCFS(LEVELS, 1.0)
+        self.pool, self.lin, self.graphs = readout, nn.Linear(HIDDEN, CLASSES), graphs
+
+    def forward(self, x, edge_index, batch):
+        x = self.act(self.conv(x, edge_index))
+        return self.lin(self.pool(x, batch, self.graphs))
+
+
+@pytest.mark.parametrize("readout", [global_add_pool, global_mean_pool, global_max_pool])
+def test_readout_functions_held_as_attributes_convert(batch, readout):
+    torch.manual_seed(4)
+    model = AttributeReadout(readout, batch.num_graphs)
+    assert_qcfs_equals_its_ann(model, batch)
+    assert model.pool is readout  # the user's model is left as it was
+
+
+def test_readout_function_in_a_submodule_attribute_converts(batch):
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.readout, self.lin = global_mean_pool, nn.Linear(HIDDEN, CLASSES)
+
+        def forward(self, x, batch):
+            return self.lin(self.readout(x, batch))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act, self.head = GCNConv(FEATURES, HIDDEN), QCFS(LEVELS, 1.0), Head()
+
+        def forward(self, x, edge_index, batch):
+            return self.head(self.act(self.conv(x, edge_index)), batch)
+
+    torch.manual_seed(5)
+    assert_qcfs_equals_its_ann(Net(), batch)
+
+
+def test_sort_pool_held_as_an_attribute_is_named_with_the_reason(batch):
+    class SortAttribute(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.lin = GCNConv(FEATURES, HIDDEN), nn.Linear(3 * HIDDEN, CLASSES)
+            self.pool = global_sort_pool
+
+        def forward(self, x, edge_index, batch):
+            return self.lin(self.pool(self.conv(x, edge_index).relu(), batch, 3))
+
+    with pytest.raises(gsnn.ConversionError, match="'pool' holds global_sort_pool.*sort pool"):
+        gsnn.convert(SortAttribute().eval(), batch, method="rate", T=8)
 
 
 class ColabGCN(nn.Module):
@@ -132,9 +192,7 @@ class ColabGCN(nn.Module):
 
 def test_mean_pool_of_currents_converts_exactly(batch):
     torch.manual_seed(3)
-    model = ColabGCN().eval()
-    snn = gsnn.convert(model, batch, method="qcfs", T=LEVELS)
-    torch.testing.assert_close(*reversed(run_both(model, snn, batch)), rtol=1e-5, atol=1e-5)
+    assert_qcfs_equals_its_ann(ColabGCN(), batch)
 
 
 def test_calibration_from_a_loader_and_calls_with_data(batch):
@@ -274,15 +332,16 @@ def test_pyg_sequential_converts(batch):
             (global_add_pool, "x, batch -> x"),
             nn.Linear(HIDDEN, CLASSES),
         ],
-    ).eval()
-    snn = gsnn.convert(model, batch, method="qcfs", T=LEVELS)
-    torch.testing.assert_close(*reversed(run_both(model, snn, batch)), rtol=1e-5, atol=1e-5)
+    )
+    assert_qcfs_equals_its_ann(model, batch)
 
 
 @pytest.mark.parametrize(
     "pool, width, named",
     [
         (aggr.AttentionalAggregation(nn.Linear(HIDDEN, 1)), HIDDEN, "AttentionalAggregation"),
+        # the deprecated name of the same module, still what older examples write
+        (pyg_nn.GlobalAttention(nn.Linear(HIDDEN, 1)), HIDDEN, "GlobalAttention"),
         (aggr.Set2Set(HIDDEN, processing_steps=2), 2 * HIDDEN, "Set2Set"),
         (aggr.SortAggregation(k=3), 3 * HIDDEN, "SortAggregation"),
     ],
