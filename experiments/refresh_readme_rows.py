@@ -4,13 +4,17 @@ The experiment scripts write their tables into ``experiments/results/*.md``. Two
 rows quote them:
 
 - ``docs/results/*.md`` quote whole rows verbatim. After a rerun adds seeds to a group, a
-  quoted row goes stale; it is replaced by the row that describes the same configuration:
-  the same leading cells (dataset, model, method, T, latency; for images also the ANN
+  quoted row goes stale; it is replaced by the row that describes the same configuration
+  (the row's *key* cells: dataset, model, method, T, latency; for images also the ANN
   weights and the number of test images), whatever its seed count and numbers now are.
-- The README's summary table has its own columns (dataset, model, method, T, seeds, ANN,
-  SNN, loss, spikes per neuron, energy). Each row names a configuration by its first four
-  cells; the rest is copied from the results row of that configuration (for images, the
-  one on the most test images, then the most seeds).
+- The README's summary table has its own columns (``SUMMARY_COLUMNS``). Each row names a
+  configuration by its first four cells (dataset, model, method, T); the rest is copied from
+  the results row of that configuration (where several match, the one with the largest
+  *preferred* cells: for images the most test images, then the most seeds).
+
+Which results tables exist, which data sets their rows start with and where each summary
+column stands in their rows is listed once, in ``TABLES``: a new results table (say of
+graph classification) joins the README by one more ``ResultsTable`` entry there.
 
 ``tests/docs/test_readme_results_rows.py`` fails while any row is stale or describes no
 results row.
@@ -20,46 +24,89 @@ results row.
 
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
-# the tables the experiment scripts write (other results files have other columns)
-RESULT_FILES = ("node_classification.md", "node_classification_wider.md", "image_classification.md")
 README = ROOT / "README.md"
 RESULT_DOCS = ROOT / "docs" / "results"
-IMAGE_DATASETS = ("mnist", "cifar10")
-ROW = re.compile(r"^\| (Cora|CiteSeer|PubMed|Photo|Computers|CS|Physics|Actor|mnist|cifar10) \|")
-# which cells of a results row name its configuration (the rest are seeds and measurements)
-NODE_KEY = (0, 1, 2, 3, 4)  # dataset, model, method, T, latency
-IMAGE_KEY = (0, 1, 2, 3, 4, 5, 7)  # dataset, model, method, ANN weights, T, latency, images
-# the README summary's columns, and where each stands in a node / image results row
+# the README summary's columns; its first SUMMARY_KEY_CELLS name the configuration
 SUMMARY_COLUMNS = ("dataset", "model", "method", "T", "seeds", "ANN", "SNN", "loss (pts)",
                    "spikes/neuron", "energy")  # fmt: skip
-NODE_CELLS = (0, 1, 2, 3, 5, 7, 8, 9, 10, 12)
-IMAGE_CELLS = (0, 1, 2, 4, 6, 8, 9, 10, 11, 13)
-SUMMARY_KEY_CELLS = 4  # dataset, model, method, T
+SUMMARY_KEY_CELLS = 4
+
+
+@dataclass(frozen=True)
+class ResultsTable:
+    """One results table of ``experiments/results/`` and how its rows are quoted.
+
+    Cell numbers count from 0 in the table's own rows.
+
+    Args:
+        file (str): the file name in ``experiments/results/``.
+        datasets (tuple of str): the first cell of every row of the table (a data set is
+            in one table only).
+        key (tuple of int): the cells that name a row's configuration (the others are
+            seeds and measurements).
+        summary (tuple of int): the cell copied into each of ``SUMMARY_COLUMNS``, in order.
+        preferred (tuple of int): integer cells; where several rows fit one summary row,
+            the one with the largest of them (in this order) is copied.
+    """
+
+    file: str
+    datasets: tuple[str, ...]
+    key: tuple[int, ...]
+    summary: tuple[int, ...]
+    preferred: tuple[int, ...]
+
+
+# node rows: dataset, model, method, T, latency, seeds, ReLU ANN, method ANN, SNN, loss, ...
+NODE_COLUMNS = dict(key=(0, 1, 2, 3, 4), summary=(0, 1, 2, 3, 5, 7, 8, 9, 10, 12), preferred=(5,))
+TABLES = (
+    ResultsTable("node_classification.md", ("Cora", "CiteSeer", "PubMed"), **NODE_COLUMNS),
+    ResultsTable(
+        "node_classification_wider.md",
+        ("Photo", "Computers", "CS", "Physics", "Actor"),
+        **NODE_COLUMNS,
+    ),
+    ResultsTable(
+        "image_classification.md",
+        ("mnist", "cifar10"),
+        key=(0, 1, 2, 3, 4, 5, 7),  # dataset, model, method, ANN weights, T, latency, images
+        summary=(0, 1, 2, 4, 6, 8, 9, 10, 11, 13),
+        preferred=(7, 6),  # the full test set where it was run, then the most seeds
+    ),
+)
+TABLE_OF = {dataset: table for table in TABLES for dataset in table.datasets}
+ROW = re.compile(rf"^\| ({'|'.join(map(re.escape, TABLE_OF))}) \|")
 
 
 def cells(row: str) -> list[str]:
     return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
-def is_image_row(columns: list[str]) -> bool:
-    return columns[0] in IMAGE_DATASETS
+def table_of(columns: list[str]) -> ResultsTable:
+    """The results table a row (split into ``columns``) belongs to, by its data set."""
+    return TABLE_OF[columns[0]]
 
 
 def key_of(row: str) -> tuple[str, ...]:
     columns = cells(row)
-    indices = IMAGE_KEY if is_image_row(columns) else NODE_KEY
-    return tuple(columns[i] for i in indices)
+    return tuple(columns[i] for i in table_of(columns).key)
+
+
+def summary_cells(row: str) -> tuple[str, ...]:
+    """The cells of a results row that a README summary row copies, in its column order."""
+    columns = cells(row)
+    return tuple(columns[i] for i in table_of(columns).summary)
 
 
 def results_rows() -> list[str]:
     """Every result row of the results tables, in file and line order."""
     return [
         line.strip()
-        for name in RESULT_FILES
+        for name in dict.fromkeys(table.file for table in TABLES)
         if (RESULTS / name).exists()
         for line in (RESULTS / name).read_text().splitlines()
         if ROW.match(line)
@@ -80,16 +127,14 @@ def summary_row(key: tuple[str, ...], rows: list[str]) -> str | None:
     ``None`` when no results row describes it."""
     candidates = []
     for row in rows:
-        columns = cells(row)
-        positions = IMAGE_CELLS if is_image_row(columns) else NODE_CELLS
-        if tuple(columns[i] for i in positions[:SUMMARY_KEY_CELLS]) == key:
-            # images: the full test set where it was run, then the most seeds
-            images = int(columns[7]) if is_image_row(columns) else 0
-            seeds = int(columns[positions[4]])
-            candidates.append((-images, -seeds, [columns[i] for i in positions]))
+        copied = summary_cells(row)
+        if copied[:SUMMARY_KEY_CELLS] == key:
+            columns = cells(row)
+            rank = tuple(-int(columns[i]) for i in table_of(columns).preferred)
+            candidates.append((rank, copied))
     if not candidates:
         return None
-    best = min(candidates, key=lambda candidate: candidate[:2])[2]
+    best = min(candidates, key=lambda candidate: candidate[0])[1]
     return "| " + " | ".join(best) + " |"
 
 

@@ -68,12 +68,7 @@ def test_every_result_page_row_stands_verbatim_in_a_results_table():
 
 
 def test_every_readme_summary_row_copies_the_cells_of_one_results_row():
-    copies = set()
-    for row in refresh_readme_rows.results_rows():
-        columns = refresh_readme_rows.cells(row)
-        image = columns[0] in refresh_readme_rows.IMAGE_DATASETS
-        positions = refresh_readme_rows.IMAGE_CELLS if image else refresh_readme_rows.NODE_CELLS
-        copies.add(tuple(columns[i] for i in positions))
+    copies = {refresh_readme_rows.summary_cells(row) for row in refresh_readme_rows.results_rows()}
     stale = [
         row for row in readme_summary_rows() if tuple(refresh_readme_rows.cells(row)) not in copies
     ]
