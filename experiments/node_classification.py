@@ -64,7 +64,7 @@ default variants on the 2-layer GCN on seeds 0-3,
         experiments/node_classification.py --datasets PubMed --seeds 0 1 2 3 \
         --architectures "GCN-2 h16" --workers 1
 
-and on seed 4 from the variants of its ReLU and L = 8 QCFS ANNs (time ran out for the others),
+and on seed 4 from the variants of its ReLU and L = 8 QCFS ANNs (the others followed later),
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
         experiments/node_classification.py --datasets PubMed --seeds 4 \
@@ -90,31 +90,46 @@ as two processes; the rows say how many seeds finished),
         --architectures "GCN-4 h64 residual" --variants "qcfs L=8" "two-phase L=8" css \
         --T 8 --workers 1
 
-followed by ``--summarise-only --datasets Cora CiteSeer PubMed --seeds $(seq 0 19)`` to
+and the other variants of the 2-layer GCN on seed 4 (``--datasets PubMed --seeds 4
+--architectures "GCN-2 h16" --workers 1``, the default variants and T; rows already in the
+journal are skipped), followed by
+``--summarise-only --datasets Cora CiteSeer PubMed --seeds $(seq 0 19)`` to
 rebuild the table from the whole journal (every other variant has seeds 0-4; the *seeds*
 column counts them). The dual-phase targets are checked on seeds 0-4 and on all seeds,
 with paired differences and a paired t-test: *yes* / *NO* only where it puts the
 difference above / below zero at the 5 % level, *level* otherwise.
-Graphs beyond Planetoid go to their own journal and table
-(``node_classification_wider``; none is committed yet, the machine's time went to PubMed):
-the best count code (``qcfs L=8``) and the best weighted
-code (``css``) on a 2-layer GCN and a 2-layer mean GraphSAGE, both 64 wide,
+Graphs beyond Planetoid have their own journal and table (``node_classification_wider``):
+the best count code (``qcfs L=8`` and ``two-phase L=8``, T = L) and the best weighted code
+(``css``, K = 8) on a 2-layer GCN and a 2-layer mean GraphSAGE, both 64 wide, seeds 0-4
+(on Actor the seed is also the Geom-GCN split: splits 0-4 of its ten), from one command per
+data set and model, run one after another,
 
-    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
-        experiments/node_classification.py --datasets <Actor|Photo|Computers> \
-        --seeds 0 1 2 3 4 --architectures "GCN-2 h64" "SAGE-2 h64" \
-        --variants "qcfs L=8" css --T 4 8 16 --workers 1 \
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice -n 10 python \
+        experiments/node_classification.py --datasets <Photo|Actor|Computers> \
+        --seeds 0 1 2 3 4 --architectures <"GCN-2 h64"|"SAGE-2 h64"> \
+        --variants "qcfs L=8" "two-phase L=8" css --T 8 --workers 1 \
         --output experiments/results/node_classification_wider
 
-one data set per command, then ``--summarise-only`` with all of them. The mirror holds
-Amazon Computers and Coauthor CS / Physics zipped only: unzip them into the data root first
-(``unzip ../shared/datasets/compressed/amazon-computers.zip -d datasets/amazon/Computers/raw/``).
+in the order Photo GCN, Actor GCN, Photo SAGE, Computers GCN, Actor SAGE, Computers SAGE
+(the *seeds* column says how many seeds of each finished in the session's time), then
+
+    python experiments/node_classification.py --summarise-only \
+        --datasets Photo Computers CS Actor --seeds 0 1 2 3 4 --T 8 \
+        --architectures "GCN-2 h64" "SAGE-2 h64" --variants "qcfs L=8" "two-phase L=8" css \
+        --output experiments/results/node_classification_wider
+
+The mirror holds Amazon Computers and Coauthor CS / Physics zipped only: unzip them into the
+data root first (``unzip ../shared/datasets/compressed/amazon-computers.zip -d
+datasets/amazon/Computers/raw/``, ``coauthor-cs.zip -d datasets/coauthor/CS/raw/``).
+Coauthor CS has not run: its 6,805 dense features make every epoch about 15 times
+Photo's first-layer work, beyond one shared core in the time there was.
 A dual-phase ANN is a TClamp GCN (trained like the others) fine-tuned with NoisyQC at its T
 (``gsnn.ann.dual_phase_finetune``) and is converted at that T only; its stage-2 calibration
 sees the training and validation nodes only, never the test nodes. An ANN that cannot be
 converted (e.g. a QCFS bound trained below zero) is listed under the
 table and left out of the means.
-Features are row-normalised (``NormalizeFeatures``); Cora, CiteSeer and PubMed use the
+Features are row-normalised (``NormalizeFeatures``) except on Photo, Computers, CS and
+Physics (binary, as loaded; see ``load_graph``); Cora, CiteSeer and PubMed use the
 public Planetoid split (accuracy on its 1000 test nodes), the other graphs the splits in
 ``SPLITS``; calibration uses all nodes' features
 (no labels), as the transductive setting allows.
@@ -168,20 +183,23 @@ SPLITS = {
     **{
         name: "a random split per seed (`gsnn.data.per_class_random_split`, seeded by the "
         "seed): 20 training and 30 validation nodes per class, every other node a test node, "
-        "as in Shchur et al. (2018); the whole graph as PyG loads it"
+        "as in Shchur et al. (2018); the whole graph and its binary features as PyG loads "
+        "them (not row-normalised)"
         for name in SHCHUR
     },
-    "Actor": "Geom-GCN's given 60/20/20 split number *seed* (seeds 0-9)",
+    "Actor": "Geom-GCN's given 60/20/20 split number *seed* (one of its ten, 0-9)",
 }
 
 
 def load_graph(name, root, seed):
-    """The graph with its features row-normalised and the split the seed selects."""
+    """The graph with the split the seed selects; features row-normalised except on Shchur
+    et al.'s graphs, whose binary features are used as PyG loads them (row-normalised, they
+    left the ANNs of this recipe far below the accuracies published for these graphs)."""
     transform = transforms.NormalizeFeatures()
     if name in PLANETOID:
         return planetoid(name, root=root, transform=transform)
     if name in SHCHUR:
-        return per_class_random_split(SHCHUR[name](name, root=root, transform=transform), seed)
+        return per_class_random_split(SHCHUR[name](name, root=root), seed)
     if name == "Actor":
         return actor(seed, root=root, transform=transform)
     raise ValueError(f"Unknown data set {name!r}; expected one of {', '.join(DATASETS)}.")
@@ -397,6 +415,17 @@ def conversion_failures(rows):
         f"(ANN {100 * row['ann_accuracy']:.2f} %): {row['conversion_error']}"
         for row in rows
         if "conversion_error" in row
+    ]
+
+
+def missing_runs(rows, datasets, architectures):
+    """Notes naming every asked-for (dataset, model) of which no run finished."""
+    finished = {(row["dataset"], row["architecture"]) for row in rows}
+    return [
+        f"- {dataset}, {architecture}: no run finished (none is in the journal)"
+        for dataset in datasets
+        for architecture in architectures
+        if (dataset, architecture) not in finished
     ]
 
 
@@ -792,7 +821,7 @@ def main():
     ]
     if not rows:
         raise SystemExit(f"No finished runs in {journal}: nothing to summarise.")
-    notes += conversion_failures(rows)
+    notes += missing_runs(rows, args.datasets, args.architectures) + conversion_failures(rows)
     summary = summarise(rows)
     command = (
         f"python experiments/node_classification.py --datasets {' '.join(args.datasets)} "
