@@ -2,7 +2,7 @@
 
 import math
 import threading
-from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, fx, nn
@@ -285,14 +285,20 @@ class SpikingNetwork(nn.Module):
             return self._decode(self._simulate(inputs, 1))
 
     def _simulate(
-        self, inputs: Sequence, chunk: int, recorder: Optional[StatsRecorder] = None
+        self,
+        inputs: Sequence,
+        chunk: int,
+        recorder: Optional[StatsRecorder] = None,
+        body: Optional[Callable[..., Tensor]] = None,
     ) -> Tensor:
         """Encode ``inputs[0]`` and run the body over its :math:`T` steps in chunks of
         ``chunk`` steps; the coder and the stateful modules carry their state from one
-        chunk to the next."""
+        chunk to the next. ``body`` runs in place of :attr:`body` (a rank of
+        :class:`~gsnn.distributed.DistributedSpikingNetwork` runs it on its rows)."""
         x, rest = inputs[0], inputs[1:]
+        body = body or self.body
         if chunk >= self.steps:
-            return self.body(self.coder(x, self.steps), *rest)
+            return body(self.coder(x, self.steps), *rest)
         stateful = self._streamable_modules()
         for module in stateful:
             module.keep_state = True
@@ -302,7 +308,7 @@ class SpikingNetwork(nn.Module):
             for block in self.coder.chunks(x, self.steps, chunk):
                 if recorder is not None:
                     recorder.first_step = start
-                currents.append(self.body(block, *rest))
+                currents.append(body(block, *rest))
                 start += block.shape[0]
         finally:
             for module in stateful:

@@ -29,8 +29,8 @@ class SpikingGraphLayer(WeightedLayer):
 
     # False where the normalisation takes square roots of weighted degrees (gcn_norm)
     negative_edge_weights = True
-    # a cache, not saved by gsnn.save
-    transient_attributes = ("_cached_adjacency",)
+    # a cache and a rank's adjacency, not saved by gsnn.save
+    transient_attributes = ("_cached_adjacency", "partition_adjacency")
 
     def __init__(self, in_channels: int, out_channels: int, cached: bool = False) -> None:
         super().__init__()
@@ -38,6 +38,8 @@ class SpikingGraphLayer(WeightedLayer):
         self.out_channels = out_channels
         self.cached = cached
         self._cached_adjacency: Optional[Tuple[tuple, GraphAdjacency]] = None
+        # set by gsnn.distributed while a rank runs on its rows and their halo
+        self.partition_adjacency: Optional[GraphAdjacency] = None
 
     @property
     def receives_spikes(self) -> bool:
@@ -67,12 +69,17 @@ class SpikingGraphLayer(WeightedLayer):
         adjacency of the last graph, as long as its :func:`graph_fingerprint` is this one's.
 
         ``edge_index`` may also be a torch sparse ``adj_t`` (OGB style, after
-        ``T.ToSparseTensor()``), whose values are the edge weights."""
+        ``T.ToSparseTensor()``), whose values are the edge weights. While
+        :attr:`partition_adjacency` is set (a rank of
+        :class:`~gsnn.distributed.DistributedSpikingNetwork`), that is the adjacency and
+        the graph inputs are not read."""
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__} expects node inputs of shape "
                 f"[T, num_nodes, {self.in_channels}], got {tuple(x.shape)}."
             )
+        if self.partition_adjacency is not None:
+            return self.partition_adjacency
         num_nodes = x.shape[1]
         if is_sparse_adjacency(edge_index):  # adj_t, as after T.ToSparseTensor()
             if edge_weight is not None:

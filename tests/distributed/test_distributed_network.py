@@ -1,0 +1,144 @@
+"""Inference over a node partition (design §5): two gloo ranks give one process's logits."""
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from small_graph import CLASSES, FEATURES, HIDDEN, initialised, small_graph
+from torch import nn
+from torch_geometric.nn import SGConv
+
+import gsnn
+from gsnn.ann import GCN, GraphSAGE
+from gsnn.distributed import (
+    DistributedSpikingNetwork,
+    NodePartition,
+    check_partitionable,
+    pack_spikes,
+    unpack_spikes,
+)
+
+T = 8
+# (name, model, method, options, steps per chunk, partition bounds)
+CASES = [
+    (
+        "gcn-qcfs",
+        lambda: GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=4),
+        "qcfs",
+        {},
+        None,
+        None,
+    ),
+    ("sage-rate-chunked", lambda: GraphSAGE(FEATURES, HIDDEN, CLASSES), "rate", {}, 3, [0, 13, 40]),
+    (
+        "gcn-one-spike",
+        lambda: GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=4),
+        "one-spike",
+        {},
+        None,
+        None,
+    ),
+]
+
+
+def converted(case):
+    _, make, method, options, chunk, _ = case
+    graph = small_graph()
+    torch.manual_seed(0)
+    model = initialised(make(), graph)
+    snn = gsnn.convert(model, graph, method=method, T=T, **options)
+    snn.steps_per_chunk = chunk
+    return snn, graph
+
+
+def rank_main(rank, world_size, store, results):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world_size)
+    try:
+        out = {}
+        for case in CASES:
+            snn, graph = converted(case)
+            bounds = case[5]
+            partition = NodePartition(torch.tensor(bounds)) if bounds else None
+            ranks = DistributedSpikingNetwork(
+                snn, graph.edge_index, graph.num_nodes, partition=partition
+            )
+            logits = ranks(graph.x[ranks.rows])
+            out[case[0]] = (ranks.partition.gather(logits), ranks.halo_bytes, ranks.halo_nodes())
+        torch.save(out, f"{results}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ranks")
+    # fork: the ranks inherit the loaded modules instead of importing them again
+    mp.start_processes(
+        rank_main,
+        args=(2, str(folder / "store"), str(folder / "out")),
+        nprocs=2,
+        start_method="fork",
+    )
+    return [torch.load(f"{folder / 'out'}.{rank}") for rank in range(2)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_two_ranks_give_the_single_process_logits_bitwise(two_ranks, case):
+    snn, graph = converted(case)
+    with torch.no_grad():
+        expected = snn(graph.x, graph.edge_index)
+    for rank in range(2):
+        logits, halo_bytes, halo_nodes = two_ranks[rank][case[0]]
+        assert torch.equal(logits, expected)
+        assert set(halo_bytes) == {"convs.0", "convs.1"}
+        assert all(nodes > 0 for nodes in halo_nodes.values())
+
+
+def test_halo_traffic_is_packed_for_binary_spikes(two_ranks):
+    # layer 1 gets the analog input once (float64, 6 features); layer 2 binary spikes of
+    # T steps, 8 to a byte: HIDDEN * T / 8 bytes per halo row sent
+    _, halo_bytes, _ = two_ranks[0]["gcn-qcfs"]
+    sent_rows_1 = halo_bytes["convs.0"] // (FEATURES * 8)
+    assert halo_bytes["convs.0"] == sent_rows_1 * FEATURES * 8
+    assert halo_bytes["convs.1"] == sent_rows_1 * HIDDEN * T // 8
+
+
+def test_spike_packing_round_trips():
+    spikes = (torch.rand(5, 19) < 0.4).double()
+    packed = pack_spikes(spikes)
+    assert packed.shape == (5, 3) and packed.dtype == torch.uint8
+    assert torch.equal(unpack_spikes(packed, 19, torch.float64), spikes)
+    assert int(pack_spikes(torch.tensor([[1.0, 0, 1, 0, 0, 0, 0, 0, 1]]))[0, 0]) == 5
+
+
+def test_contiguous_partition_and_owners():
+    partition = NodePartition.contiguous(10, 3)
+    assert partition.bounds.tolist() == [0, 4, 7, 10]
+    assert partition.owners(torch.tensor([0, 3, 4, 9])).tolist() == [0, 0, 1, 2]
+    with pytest.raises(ValueError, match="every rank needs at least one node"):
+        NodePartition.contiguous(2, 3)
+
+
+class SGModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = SGConv(FEATURES, CLASSES, K=2)
+
+    def forward(self, x, edge_index):
+        return self.conv(x, edge_index)
+
+
+def test_multi_hop_layers_are_refused_by_name():
+    graph = small_graph()
+    snn = gsnn.convert(SGModel().double(), graph, method="rate", T=T)
+    with pytest.raises(ValueError, match=r"conv \(SpikingSGConv: it propagates more than one"):
+        check_partitionable(snn)
+
+
+def test_random_input_codes_are_refused():
+    graph = small_graph()
+    model = initialised(GCN(FEATURES, HIDDEN, CLASSES), graph)
+    snn = gsnn.convert(model, graph, method="rate", T=T, coding="bernoulli")
+    with pytest.raises(ValueError, match="BernoulliRateCoder"):
+        check_partitionable(snn)
