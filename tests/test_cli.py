@@ -1,9 +1,11 @@
 """The ``gsnn`` command line driven as a user drives it: processes, exit codes, stderr, files.
 
-Every subprocess costs seconds of imports, so each one checks a whole step of a
-session (train, then convert and eval the saved file, then sweep). Mistakes are
-checked in-process through :func:`gsnn.cli.main`, which is what the console
-script calls, with training replaced by a tripwire: they must fail before it.
+Every subprocess costs seconds of imports, so only two run the console script:
+one session step that succeeds (train, writing the file the other tests share)
+and one mistake (exit code 2, the message on stderr). Everything else calls
+:func:`gsnn.cli.main`, which is what the console script calls, in-process;
+mistakes run with data loading and training replaced by a tripwire: they must
+fail before either.
 """
 
 import json
@@ -16,12 +18,17 @@ from pathlib import Path
 import pytest
 import torch
 from torch_geometric.data import Data
+from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import to_undirected
 
-import gsnn.cli.reference_model
+import gsnn.cli.preflight
 from gsnn import __version__
 from gsnn.ann import GCN
 from gsnn.cli import main
+from gsnn.cli.graph_task import GraphData
+from gsnn.cli.image_task import ImageData
+from gsnn.cli.node_task import NodeData
+from gsnn.data import webkb
 from gsnn.methods import METHODS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -76,6 +83,7 @@ def trained(folder) -> dict:
     done = run_gsnn("train", "--dataset", "graph.pt", "--T", "4", *TINY, "--save", "ann.pt",
                 "--json", cwd=folder)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "gsnn: 1 torch thread" not in done.stdout and "torch thread" in done.stderr
     return json.loads(done.stdout)
 
 
@@ -93,36 +101,50 @@ def test_train_saves_an_ann_that_loads_without_code(folder, trained):
     assert trained["saved"] == "ann.pt" and trained["ann_activation"] == "qcfs, L=4"
 
 
-def test_convert_and_eval_a_saved_ann(folder, trained):
-    done = run_gsnn("convert", "--load", "ann.pt", "--method", "qcfs", "--T", "4", "--json",
-                "--output", "convert.json", "--save", "snn.pt", cwd=folder)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert json.loads((folder / "convert.json").read_text()) == result
+@pytest.fixture(scope="module")
+def converted(folder, trained) -> dict:
+    """``gsnn convert`` of ``ann.pt`` at T = L, saved to ``snn.pt``; its JSON result."""
+    argv = ["convert", "--load", "ann.pt", "--method", "qcfs", "--T", "4", "--json", "--quiet"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        assert main(argv + ["--output", "convert.json", "--save", "snn.pt"]) == 0
+    return json.loads((folder / "convert.json").read_text())
+
+
+def test_convert_and_eval_a_saved_ann(folder, trained, converted):
+    result = converted
     assert result["dataset"] == "graph.pt"  # the data set the ANN was trained on
     assert result["ann_accuracy"] == trained["test_accuracy"]
     # oracle: one spiking layer of qcfs at T = L reproduces its QCFS ANN exactly
     assert result["snn"]["accuracy"] == result["ann_accuracy"]
     assert len(result["snn"]["accuracy_per_step"]) == 4
     assert result["snn"]["accuracy_per_step"][-1] == pytest.approx(result["snn"]["accuracy"])
-    assert "torch thread" in done.stderr
 
 
-def test_eval_saved_files_and_refuse_to_overwrite_them(folder, trained, monkeypatch, capsys):
+def test_a_mistake_exits_with_2_and_names_the_fix_on_stderr(folder):
+    done = run_gsnn("convert", "--dataset", "graph.pt", "--T", "0", cwd=folder)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1] == "gsnn: error: --T must be at least 1, got 0."
+
+
+def test_eval_saved_files_and_refuse_to_overwrite_them(
+    folder, trained, converted, monkeypatch, capsys
+):
     monkeypatch.chdir(folder)
     assert main(["eval", "--load", "ann.pt", "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"]["test"] == trained["test_accuracy"]
 
-    converted = json.loads((folder / "convert.json").read_text())["snn"]
-    assert main(["eval", "--load", "snn.pt", "--dataset", "graph.pt", "--json", "--quiet"]) == 0
+    snn = converted["snn"]
+    assert main(["eval", "--load", "snn.pt", "--json", "--quiet"]) == 0  # its recorded data
     evaluated = json.loads(capsys.readouterr().out)
-    assert evaluated["kind"] == "snn" and evaluated["T"] == 4
-    assert evaluated["accuracy"]["test"] == converted["accuracy"]  # the saved SNN, exactly
-    assert evaluated["test"]["accuracy_per_step"] == converted["accuracy_per_step"]
-    assert evaluated["test"]["spikes_per_neuron"] == converted["spikes_per_neuron"]
-    argv = ["eval", "--load", "snn.pt", "--dataset", "graph.pt", "--T", "8", "--quiet"]
-    assert main(argv) == 0
-    assert "T=8" in capsys.readouterr().out.splitlines()[0]
+    assert evaluated["kind"] == "snn" and evaluated["T"] == 4 and evaluated["dataset"] == "graph.pt"
+    assert evaluated["converted"]["method"] == "qcfs" and evaluated["converted"]["ann"] == "ann.pt"
+    assert evaluated["accuracy"]["test"] == snn["accuracy"]  # the saved SNN, exactly
+    assert evaluated["test"]["accuracy_per_step"] == snn["accuracy_per_step"]
+    assert evaluated["test"]["spikes_per_neuron"] == snn["spikes_per_neuron"]
+    argv = ["eval", "--load", "snn.pt", "--dataset", str(folder / "graph.pt"), "--T", "8"]
+    assert main(argv + ["--quiet"]) == 0  # the same file, spelt differently
+    assert "T=8, converted at T=4" in capsys.readouterr().out.splitlines()[0]
     assert main(["eval", "--load", "ann.pt", "--T", "8", "--quiet"]) == 2
     assert "--T simulates a saved SNN, but ann.pt is an ANN" in capsys.readouterr().err
     assert main(["eval", "--load", "ann.pt", "--seed", "3", "--quiet"]) == 2
@@ -131,6 +153,12 @@ def test_eval_saved_files_and_refuse_to_overwrite_them(folder, trained, monkeypa
     )
     assert main(["convert", "--load", "snn.pt", "--quiet"]) == 2
     assert "--load snn.pt holds a converted SNN" in capsys.readouterr().err
+    assert main(["eval", "--load", "snn.pt", "--dataset", "Cora", "--quiet"]) == 2
+    assert "--load snn.pt was converted on graph.pt, not on --dataset Cora" in (
+        capsys.readouterr().err
+    )
+    assert main(["eval", "--load", "snn.pt", "--seed", "3", "--quiet"]) == 2
+    assert "was converted on the split of seed 0" in capsys.readouterr().err
 
     # saving again to the same paths refuses before training and leaves the files alone
     before = (folder / "ann.pt").read_bytes()
@@ -142,11 +170,11 @@ def test_eval_saved_files_and_refuse_to_overwrite_them(folder, trained, monkeypa
     assert "--save snn.pt exists" in capsys.readouterr().err
 
 
-def test_sweep_writes_markdown_json_and_plot(folder):
-    done = run_gsnn("sweep", "--dataset", "graph.pt", "--methods", "qcfs", "rate", "phase",
-                "--T", "2", "8", "--seeds", "0", "1", *TINY, "--output", "runs/sweep",
-                cwd=folder)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+def test_sweep_writes_markdown_json_and_plot(folder, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    argv = ["sweep", "--dataset", "graph.pt", "--methods", "qcfs", "rate", "phase", "--T", "2"]
+    assert main(argv + ["8", "--seeds", "0", "1", *TINY, "--output", "runs/sweep"]) == 0
+    printed = capsys.readouterr().out
     result = json.loads((folder / "runs/sweep.json").read_text())
     cells = {(entry["method"], entry["T"]): entry for entry in result["summary"]}
     assert set(cells) == {("qcfs", 2), ("qcfs", 8), ("rate", 2), ("rate", 8), ("phase", 8)}
@@ -158,21 +186,50 @@ def test_sweep_writes_markdown_json_and_plot(folder):
     markdown = (folder / "runs/sweep.md").read_text()
     assert "| qcfs | 8 | qcfs, L=8 |" in markdown and "seeds 0, 1" in markdown
     assert (folder / "runs/sweep.png").read_bytes().startswith(b"\x89PNG")
-    assert done.stdout == markdown.rstrip("\n") + "\n"
+    assert printed == markdown.rstrip("\n") + "\n"
 
 
-def test_readme_command_prints_the_comparison(tmp_path):
+def test_sweep_passes_options_to_the_methods_that_have_them(folder, monkeypatch, capsys):
+    monkeypatch.chdir(folder)
+    argv = ["sweep", "--dataset", "graph.pt", "--methods", "qcfs", "one-spike", "--T", "8"]
+    argv += ["--seeds", "0", *TINY, "--option", "base=1.5", "--output", "sweep", "--json"]
+    assert main(argv + ["--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method_options"] == {"base": 1.5}
+    assert "--option base=1.5" in (folder / "sweep.md").read_text()
+    methods = {row["method"]: row for row in result["rows"]}
+    assert set(methods) == {"qcfs", "one-spike"}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--methods", "qcfs", "rate", "--option", "base=1.5"], "none of the methods qcfs, rate"),
+        (["--methods", "css", "--option", "base=x"], "base must be a number, got 'x'"),
+        (["--methods", "css", "--option", "base"], "--option takes NAME=VALUE"),
+    ],
+)
+def test_sweep_option_mistakes_fail_before_training(
+    folder, monkeypatch, capsys, no_training, argv, message
+):
+    monkeypatch.chdir(folder)
+    assert main(["sweep", "--dataset", "graph.pt", "--quiet", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_readme_command_prints_the_comparison(tmp_path, monkeypatch, capsys):
     """The README's main job, on the Planetoid copy (fewer epochs, to stay fast)."""
     if not (mirror() / "planetoid" / "Cora").is_dir():
         pytest.skip("needs GSNN_DATA_MIRROR with planetoid/Cora")
-    done = run_gsnn("convert", "--dataset", "Cora", "--model", "gcn", "--method", "qcfs", "--T",
-                "8", "--epochs", "20", "--root", str(tmp_path), cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "Cora, 2-layer GCN (hidden 16, ANN activation qcfs, L=8), method QCFSMethod()" in (
-        done.stdout
+    monkeypatch.setenv("GSNN_DATA_MIRROR", str(mirror()))
+    argv = ["convert", "--dataset", "Cora", "--model", "gcn", "--method", "qcfs", "--T", "8"]
+    assert main(argv + ["--epochs", "5", "--root", str(tmp_path), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Cora, 2-layer GCN (hidden 16), ANN activation qcfs, L=8, method QCFSMethod()" in (
+        printed
     )
     for row in ("ANN test accuracy", "SNN test accuracy", "conversion loss", "energy estimate"):
-        assert row in done.stdout
+        assert row in printed
 
 
 def test_bench_speed_reports_ratios(folder, monkeypatch, capsys):
@@ -197,9 +254,11 @@ def test_bench_speed_reports_ratios(folder, monkeypatch, capsys):
 @pytest.fixture
 def no_training(monkeypatch):
     def tripwire(*args, **kwargs):
-        raise AssertionError("training started before the command line was checked")
+        raise AssertionError("data loaded or training started before the command line was checked")
 
-    monkeypatch.setattr(gsnn.cli.reference_model, "train_node_classifier", tripwire)
+    monkeypatch.setattr(gsnn.cli.preflight.Setup, "load_data", tripwire)
+    for data in (NodeData, GraphData, ImageData):
+        monkeypatch.setattr(data, "train", tripwire)
 
 
 def subcommand_parsers():
@@ -278,6 +337,18 @@ def test_methods_lists_every_option_with_its_default(capsys):
         (["--dataset", "Cora", "--root", "/proc/version/x"], "cannot write in /proc/version"),
         (["--output", "/proc/x/y.json"], "--output /proc/x: cannot write in /proc"),
         (["--threads", "-1"], "--threads must be at least 0"),
+        (["--model", "gin"], "--model gin is not a model for node classification"),
+        (["--dataset", "MUTAG", "--method", "dual-phase"], "for node classification only"),
+        (["--dataset", "MUTAG", "--model", "sage"], "choose one of gin, gcn"),
+        (["--dataset", "MUTAG", "--residual"], "--residual shapes the graph models"),
+        (["--dataset", "MNIST", "--hidden", "8"], "MNIST is image classification"),
+        (["--dataset", "cifar-10", "--model", "lenet5"], "choose vggsmall or resnet20"),
+        (
+            ["--dataset", "MNIST", "--method", "rate", "--coding", "bernoulli"],
+            "use --coding analog",
+        ),
+        (["--test-images", "10"], "--test-images limits the test images of MNIST and CIFAR10"),
+        (["--dataset", "MUTAG", "--site-errors"], "--site-errors compares neuron sites"),
     ],
 )
 def test_convert_mistakes_fail_before_training(
@@ -367,10 +438,10 @@ def test_graphsage_is_trained_converted_and_saved_by_name(folder, monkeypatch, c
     monkeypatch.chdir(folder)
     argv = ["train", "--dataset", "graph.pt", "--model", "sage", "--method", "rate", *TINY]
     assert main(argv + ["--save", "sage.pt", "--quiet"]) == 0
-    assert "2-layer GraphSAGE (hidden 8, ANN activation relu)" in capsys.readouterr().out
+    assert "2-layer GraphSAGE (hidden 8), ANN activation relu" in capsys.readouterr().out
     assert torch.load(folder / "sage.pt", weights_only=True)["model"] == "sage"
     assert main(["convert", "--load", "sage.pt", "--method", "rate", "--json", "--quiet"]) == 0
-    assert json.loads(capsys.readouterr().out)["model"] == "GraphSAGE"
+    assert json.loads(capsys.readouterr().out)["architecture"] == "2-layer GraphSAGE (hidden 8)"
 
 
 def test_a_graph_without_a_public_split_is_split_per_class(tmp_path, monkeypatch, capsys):
@@ -382,4 +453,68 @@ def test_a_graph_without_a_public_split_is_split_per_class(tmp_path, monkeypatch
     assert main(argv + ["--hidden", "4", "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == "Photo"
-    assert result["test_nodes"] == 7650 - 8 * (20 + 30)  # PyG's Amazon Photo: 7,650 nodes
+    assert result["test_size"] == 7650 - 8 * (20 + 30)  # PyG's Amazon Photo: 7,650 nodes
+
+
+def real_data(tmp_path, monkeypatch, *folders: str) -> list:
+    """``--root`` in ``tmp_path`` with the mirror set; skips unless the mirror holds ``folders``."""
+    for name in folders:
+        if not (mirror() / name).is_dir():
+            pytest.skip(f"needs GSNN_DATA_MIRROR with {name}")
+    monkeypatch.setenv("GSNN_DATA_MIRROR", str(mirror()))
+    monkeypatch.chdir(tmp_path)
+    return ["--root", str(tmp_path / "data"), "--quiet"]
+
+
+def test_a_tu_data_set_trains_converts_and_evaluates_per_graph(tmp_path, monkeypatch, capsys):
+    """MUTAG: a GIN + global_add_pool, a seeded stratified 80/10/10 split of its 188 graphs."""
+    common = real_data(tmp_path, monkeypatch, "tu/MUTAG")
+    argv = ["train", "--dataset", "mutag", "--method", "qcfs", "--T", "4", "--epochs", "2"]
+    assert main(argv + ["--hidden", "8", "--save", "gin.pt", "--json", *common]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["dataset"] == "MUTAG" and trained["task"] == "graph"
+    assert trained["options"]["conv"] == "gin" and trained["options"]["num_layers"] == 3
+
+    assert (
+        main(["convert", "--load", "gin.pt", "--T", "4", "--save", "gin.snn", "--json"] + common)
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["unit"] == "graphs" and result["test_size"] == 20  # 10 % of each class
+    assert result["ann_accuracy"] == trained["test_accuracy"]
+    assert len(result["snn"]["accuracy_per_step"]) == 4
+
+    assert main(["eval", "--load", "gin.snn", "--json"] + common) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert (
+        evaluated["dataset"] == "MUTAG"
+        and evaluated["accuracy"]["test"] == result["snn"]["accuracy"]
+    )
+    assert set(evaluated["accuracy"]) == {"train", "val", "test"}
+
+
+def test_a_reference_cnn_file_converts_on_a_subset_of_test_images(tmp_path, monkeypatch, capsys):
+    common = real_data(tmp_path, monkeypatch, "mnist")
+    weights = REPOSITORY / "experiments" / "weights" / "mnist-lenet5-qcfsL4-seed0.pt"
+    argv = ["convert", "--load", str(weights), "--T", "4", "--test-images", "300", "--json"]
+    assert main(argv + common) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"] == "MNIST" and result["model"] == "lenet5"
+    assert result["ann_activation"] == "qcfs, L=4" and result["test_size"] == 300
+    assert result["snn"]["accuracy"] > 0.9  # a trained LeNet-5, not a random one
+
+
+def test_a_webkb_graph_uses_the_split_numbered_by_the_seed(tmp_path, monkeypatch, capsys):
+    common = real_data(tmp_path, monkeypatch, "webkb/texas")
+    argv = ["train", "--dataset", "Texas", "--method", "rate", "--epochs", "5", "--seed", "7"]
+    assert main(argv + ["--save", "texas.pt", "--json"] + common) == 0
+    trained = json.loads(capsys.readouterr().out)
+    saved = torch.load(tmp_path / "texas.pt", weights_only=True)
+    model = GCN(**json.loads(saved["options"]))
+    model.load_state_dict(saved["state_dict"])
+    graph = webkb("texas", 7, root=tmp_path / "data", transform=NormalizeFeatures())
+    with torch.no_grad():
+        prediction = model.eval()(graph.x, graph.edge_index).argmax(dim=-1)
+    for split, accuracy in trained["accuracy"].items():
+        mask = graph[f"{split}_mask"]
+        assert float((prediction[mask] == graph.y[mask]).float().mean()) == accuracy

@@ -21,15 +21,24 @@ from gsnn.cli.options import HelpFormatter
 from gsnn.data import DatasetUnavailableError
 
 COMMANDS = (train, convert, evaluate, sweep, bench, methods)
-DESCRIPTION = """Convert trained graph neural networks into spiking neural networks.
+DESCRIPTION = """Convert trained graph neural networks (and CNNs) into spiking neural networks.
 
 A typical session:
   gsnn train --dataset Cora --method qcfs --T 8 --save cora-qcfs.pt
-  gsnn convert --load cora-qcfs.pt --method qcfs --T 8
+  gsnn convert --load cora-qcfs.pt --method qcfs --T 8 --save cora-qcfs.snn
+  gsnn eval --load cora-qcfs.snn
   gsnn sweep --dataset Cora --methods qcfs rate --T 4 8 16
   gsnn methods
 
-Errors go to stderr with exit code 2; results go to stdout (--json for JSON).
+Node classification (Cora, CiteSeer, PubMed, Photo, Computers, CS, Physics, Actor, Cornell,
+Texas, Wisconsin, or your own torch.save'd Data), graph classification (MUTAG, PROTEINS, NCI1,
+ENZYMES, IMDB-BINARY) and images (MNIST, CIFAR10):
+  gsnn convert --dataset MUTAG --model gin --method rate --T 32
+  gsnn convert --load experiments/weights/mnist-lenet5-qcfsL4-seed0.pt --T 4
+
+Every mistake is reported before any training, on stderr with exit code 2; results go to
+stdout (--json for JSON). Run gsnn COMMAND --help for a command's options and their
+defaults; docs/cli.md has the data sets' splits and the models.
 """
 
 

@@ -1,12 +1,12 @@
 """``gsnn convert``: convert a saved or freshly trained ANN, print ANN against SNN."""
 
 import argparse
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, List
 
-from gsnn.ann import node_accuracy
-from gsnn.cli.console import emit, note, progress_enabled
+from gsnn.cli.console import CommandLineError, emit, note, progress_enabled
 from gsnn.cli.options import (
     HelpFormatter,
     data_options,
@@ -15,15 +15,21 @@ from gsnn.cli.options import (
     model_options,
 )
 from gsnn.cli.preflight import check_new_file, conversion_setup
-from gsnn.cli.reference_model import load_ann, train_reference_model, training_of
-from gsnn.cli.snn_evaluation import evaluate_snn
+from gsnn.cli.reference_model import (
+    load_ann,
+    model_description,
+    train_reference_model,
+    training_of,
+)
+from gsnn.cli.snn_file import save_snn
 from gsnn.convert import convert, site_error_table, site_errors
-from gsnn.serialization import save
 
 EXAMPLES = """examples:
   gsnn convert --dataset Cora --method qcfs --T 8
   gsnn convert --load cora-qcfs.pt --method two-phase --T 8 --save cora-two-phase.snn
   gsnn convert --method one-spike --option base=1.5 --T 16 --site-errors
+  gsnn convert --dataset MUTAG --model gin --method qcfs --T 8
+  gsnn convert --load experiments/weights/mnist-lenet5-qcfsL4-seed0.pt --T 4
 """
 
 
@@ -33,18 +39,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         parents=[general_options(), data_options(), method_options(), model_options()],
         formatter_class=HelpFormatter,
         help="convert an ANN (saved by gsnn train, or trained now) and compare it with its SNN",
-        description="Convert a trained GCN or GraphSAGE into a spiking network and print "
-        "the ANN against the SNN on the test nodes. Without --load, first trains the model "
-        "the method converts best (see gsnn methods).",
+        description="Convert a trained model into a spiking network and print the ANN "
+        "against the SNN on the test nodes, graphs or images. Without --load, first trains "
+        "the model the method converts best (see gsnn methods). Calibration never sees test "
+        "data: the whole graph (labels unused) for node classification, a DataLoader of the "
+        "training graphs for graph classification, 512 training images for images.",
         epilog=EXAMPLES,
     )
     parser.add_argument(
-        "--load", metavar="PATH", help="an ANN saved by gsnn train, instead of training one"
+        "--load",
+        metavar="PATH",
+        help="an ANN saved by gsnn train, or a reference CNN of experiments/weights/, instead "
+        "of training one",
     )
     parser.add_argument(
         "--save",
         metavar="PATH",
-        help="also save the SNN there (gsnn.save; never overwrites; gsnn eval --load reads it)",
+        help="also save the SNN there (gsnn.save, plus the data set, model, method and T it "
+        "was converted with; never overwrites; gsnn eval --load reads it)",
     )
     parser.add_argument(
         "--site-errors",
@@ -57,54 +69,59 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     setup, recipe = conversion_setup(args)
     check_new_file("--save", args.save)
+    if args.site_errors and setup.task.name != "node":
+        raise CommandLineError(
+            f"--site-errors compares neuron sites on the test nodes of a graph; {setup.dataset} "
+            f"is {setup.task.title}; drop it."
+        )
     progress = progress_enabled(args)
     if setup.saved is not None:
         training = training_of(setup.saved)
         data = setup.load_data(training.seed)
         model, _ = load_ann(setup.saved, data)
-        activation, seed = training.activation, training.seed
+        options = json.loads(setup.saved["options"])
+        activation, seed, name = training.activation, training.seed, setup.saved["model"]
     else:
         data = setup.load_data(args.seed)
-        model, _, activation = train_reference_model(args, recipe, data, progress)
-        seed = args.seed
-    ann_accuracy = node_accuracy(model, data)
-    # calibration never sees test labels; dual-phase stage 2 fits the SNN to the ANN, so it
-    # is kept off the test nodes altogether
-    calibration = data.train_mask | data.val_mask if recipe.calibrates_network else None
+        model, options, activation = train_reference_model(args, setup.task, recipe, data, progress)
+        seed, name = args.seed, args.model
+    ann_accuracy = data.accuracy(model, "test")
     snn = convert(
         model,
-        data,
         method=recipe,
         T=args.T,
         coding=args.coding,
-        mask=calibration,
         progress=progress,
+        **data.calibration(recipe),
     )
-    if args.save:
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-        save(snn, args.save)
-        note(args, f"saved the SNN to {args.save}")
-    mask = data.test_mask
-    snn_result = evaluate_snn(snn, data, mask)
     result: Dict[str, Any] = {
         "dataset": setup.dataset,
-        "model": type(model).__name__,
-        "layers": len(model.convs),
-        "hidden": model.convs[0].out_channels,
+        "task": setup.task.name,
+        "model": name,
+        "architecture": model_description(model, options),
         "ann_activation": activation,
         "method": repr(snn.method),
         "T": args.T,
         "coding": args.coding,
         "seed": seed,
-        "test_nodes": int(mask.sum()),
+        "unit": data.unit,
+        "test_size": data.size("test"),
         "ann_accuracy": ann_accuracy,
-        "snn": snn_result,
-        "agreement_on_calibration": snn.conversion_check["agreement"],
     }
-    text = comparison_text(result) + "\n\nPer layer (energy constants 45 nm; an estimate):\n"
-    text += snn.last_stats.table()
+    if args.save:
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        record = {key: result[key] for key in ("dataset", "seed", "task", "model", "T", "coding")}
+        record.update(ann=args.load, ann_activation=activation, method=args.method)
+        save_snn(snn, args.save, record)
+        note(args, f"saved the SNN to {args.save}")
+    result["snn"] = data.evaluate_snn(snn, progress)
+    result["agreement_on_calibration"] = snn.conversion_check["agreement"]
+    text = comparison_text(result) + "\n\nPer layer, last pass (energy constants 45 nm; an "
+    text += "estimate):\n" + snn.last_stats.table()
     if args.site_errors:
-        errors = site_errors(snn, model, data.x, data.edge_index, mask=mask)
+        errors = site_errors(
+            snn, model, data.graph.x, data.graph.edge_index, mask=data.graph.test_mask
+        )
         result["site_errors"] = [asdict(error) for error in errors]
         text += "\n\nPer neuron site against its ANN activation (test nodes):\n"
         text += site_error_table(errors)
@@ -115,10 +132,10 @@ def comparison_text(result: Dict[str, Any]) -> str:
     """The human-readable ANN-versus-SNN table of one conversion."""
     snn = result["snn"]
     header = (
-        f"\n{result['dataset']}, {result['layers']}-layer {result['model']} "
-        f"(hidden {result['hidden']}, ANN activation {result['ann_activation']}), "
-        f"method {result['method']}, T={result['T']}, {result['coding']} input coding, "
-        f"seed {result['seed']}, test nodes {result['test_nodes']}\n"
+        f"\n{result['dataset']}, {result['architecture']}, ANN activation "
+        f"{result['ann_activation']}, method {result['method']}, T={result['T']}, "
+        f"{result['coding']} input coding, seed {result['seed']}, test {result['unit']} "
+        f"{result['test_size']}\n"
     )
     rows: List = [
         ("ANN test accuracy", f"{100 * result['ann_accuracy']:.2f} %"),

@@ -58,51 +58,89 @@ def general_options(
 
 
 def data_options() -> argparse.ArgumentParser:
-    """``--dataset`` and ``--root``."""
+    """``--dataset``, ``--root`` and ``--test-images``."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
         default=None,
-        help=f"a data set name ({', '.join(DATASETS)}) or the path of a torch.save'd PyG Data "
-        "with x, edge_index, y and train/val/test masks (default: Cora, or the data set a "
-        "--load file was trained on)",
+        metavar="NAME",
+        help=f"a data set: {', '.join(DATASETS)} (any letter case; see docs/cli.md for "
+        "their splits), or the path of a torch.save'd PyG Data with x, edge_index, y and "
+        "train/val/test masks (default: the data set the --load file was trained or "
+        "converted on, else Cora)",
     )
     group.add_argument(
         "--root",
         default="datasets/",
         help="folder the data sets are kept in (copied there from $GSNN_DATA_MIRROR if set)",
     )
+    group.add_argument(
+        "--test-images",
+        type=int,
+        metavar="N",
+        help="MNIST and CIFAR10 only: score N test images drawn with seed 0 instead of all "
+        "10,000 (a quick look)",
+    )
     return parser
 
 
 def model_options(many_seeds: bool = False) -> argparse.ArgumentParser:
-    """The reference model and its training (``--seeds``, a list, if ``many_seeds``)."""
+    """The reference model and its training (``--seeds``, a list, if ``many_seeds``).
+
+    ``--model``, ``--hidden``, ``--layers`` and ``--epochs`` default to ``None``: the
+    data set's task fills them in (:func:`gsnn.cli.preflight.resolve_training`).
+    """
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("reference model (when it is trained)")
     group.add_argument(
         "--model",
-        default="gcn",
-        choices=["gcn", "sage"],
-        help="architecture: gcn (Kipf & Welling) or sage (GraphSAGE, mean aggregation)",
+        choices=["gcn", "sage", "gin", "lenet5", "vggsmall", "resnet20"],
+        help="architecture. Node classification: gcn (Kipf & Welling; the default) or sage "
+        "(GraphSAGE, mean aggregation). Graph classification: gin (GIN + global_add_pool; "
+        "the default) or gcn (GCN + global_mean_pool). MNIST: lenet5. CIFAR10: vggsmall "
+        "(the default) or resnet20",
     )
-    group.add_argument("--hidden", type=int, default=16, help="hidden width")
-    group.add_argument("--layers", type=int, default=2, help="graph convolutions (>= 2)")
     group.add_argument(
-        "--residual", action="store_true", help="residual connections around middle layers"
+        "--hidden",
+        type=int,
+        help="hidden width (default: 16 for node, 32 for graph classification; the CNNs' "
+        "widths are fixed)",
     )
-    group.add_argument("--epochs", type=int, default=200, help="training epochs (Adam, lr 0.01)")
+    group.add_argument(
+        "--layers",
+        type=int,
+        help="graph convolutions, at least 2 (default: 2 for node, 3 for graph classification)",
+    )
+    group.add_argument(
+        "--residual",
+        action="store_true",
+        help="residual connections around the middle layers (node classification)",
+    )
+    group.add_argument(
+        "--epochs",
+        type=int,
+        help="training epochs (default: 200 for node classification, Adam lr 0.01; 50 for "
+        "graphs, Adam lr 0.01, 32 graphs a batch; 5 for images, SGD one-cycle to lr 0.05 "
+        "on MNIST, 0.1 with crops and flips on CIFAR10)",
+    )
     if many_seeds:
         group.add_argument(
             "--seeds",
             nargs="+",
             type=int,
             default=[0, 1, 2, 3, 4],
-            help="seeds of initialisation and training, one model each",
+            help="seeds of initialisation, training and split (where the data set has no "
+            "given one), one model each",
         )
     else:
         group.add_argument(
-            "--seed", type=int, default=0, help="seed of initialisation and training"
+            "--seed",
+            type=int,
+            default=0,
+            help="seed of initialisation and training, and of the split where the data set "
+            "has no given one (Amazon, Coauthor: 20 + 30 nodes per class; Actor, WebKB: the "
+            "split number, 0-9; TU: a stratified 80/10/10 split of the graphs)",
         )
     group.add_argument(
         "--qcfs-levels",
@@ -117,7 +155,7 @@ def method_options(many: bool = False, converts: bool = True) -> argparse.Argume
     """``--method``, ``--T``, ``--option`` and ``--coding``.
 
     Args:
-        many (bool): lists of methods and of T (a sweep), without ``--option``.
+        many (bool): lists of methods and of T (a sweep).
         converts (bool): with the options of the conversion itself (``--option``,
             ``--coding``); without, only what picks the ANN to train.
     """
@@ -145,13 +183,14 @@ def method_options(many: bool = False, converts: bool = True) -> argparse.Argume
             "activation trained (see gsnn methods)",
         )
         group.add_argument("--T", type=int, default=8, help="time steps")
-    if converts and not many:
+    if converts:
         group.add_argument(
             "--option",
             action="append",
             default=[],
             metavar="NAME=VALUE",
-            help="a method option, e.g. --option base=1.5 (repeatable; see gsnn methods)",
+            help="a method option, e.g. --option base=1.5 (repeatable; see gsnn methods)"
+            + ("; each goes to every method that has it" if many else ""),
         )
     if converts:
         group.add_argument(

@@ -11,12 +11,18 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Type, Union
 
 import torch
-from torch_geometric.data import Data
 
 from gsnn.cli.console import CommandLineError
-from gsnn.cli.datasets import check_dataset, dataset_key, load_graph
+from gsnn.cli.datasets import check_dataset, dataset_key, load_dataset, task_of
 from gsnn.cli.options import model_options, parse_method_options
-from gsnn.cli.reference_model import ANN_FORMAT, activation_of, read_ann_file, training_of
+from gsnn.cli.reference_model import (
+    ANN_FORMAT,
+    activation_of,
+    read_ann_file,
+    task_of_saved,
+    training_of,
+)
+from gsnn.cli.task import Task, TaskData
 from gsnn.methods import METHODS, ConversionMethod, get_method
 
 
@@ -110,45 +116,145 @@ class Setup:
     Attributes:
         dataset (str): the data set's name in the table, or the path of a Data file.
         root (str): the data root.
-        saved (dict, optional): the contents of the ``--load`` file (of a saved SNN, only
-            its ``format``).
+        task (Task): what kind of classification the data set is.
+        saved (dict, optional): the contents of the ``--load`` file (of a saved SNN, its
+            ``format`` and the ``converted`` record of :mod:`gsnn.cli.snn_file`).
+        test_limit (int, optional): score only this many test images.
     """
 
     dataset: str
     root: str
+    task: Task
     saved: Optional[Dict[str, Any]] = None
+    test_limit: Optional[int] = None
 
-    def load_data(self, seed: int) -> Data:
-        """The graph, with the split ``seed`` picks where it has no public split."""
-        return load_graph(self.dataset, self.root, seed)
+    def load_data(self, seed: int) -> TaskData:
+        """The data set, with the split ``seed`` picks where it has no given one."""
+        loaded = load_dataset(self.dataset, self.root, seed)
+        return self.task.prepare(loaded, seed, self.test_limit)
+
+
+def same_dataset(first: str, second: str) -> bool:
+    """Whether two ``--dataset`` values name the same data set (or the same file)."""
+    if dataset_key(first) or dataset_key(second):
+        return dataset_key(first) == dataset_key(second)
+    return Path(first).resolve() == Path(second).resolve()
+
+
+def recorded_dataset(args: argparse.Namespace, saved: Optional[Dict[str, Any]]) -> str:
+    """``--dataset``, else the one the ``--load`` file records; refuse a saved SNN's
+    mismatching ``--dataset``, and one without a record and without ``--dataset``."""
+    if saved is None:
+        return args.dataset or "Cora"
+    if saved["format"] == ANN_FORMAT:
+        return args.dataset or training_of(saved).dataset
+    converted = saved.get("converted")
+    if converted is None:
+        if args.dataset is None:
+            raise CommandLineError(
+                f"--load {args.load} records no data set (it was written by gsnn.save, not "
+                "by gsnn convert --save); pass the one it was converted on with --dataset."
+            )
+        return args.dataset
+    if args.dataset is not None and not same_dataset(args.dataset, converted["dataset"]):
+        raise CommandLineError(
+            f"--load {args.load} was converted on {converted['dataset']}, not on "
+            f"--dataset {args.dataset}: its thresholds were calibrated there and its "
+            f"layers take its features; drop --dataset (it defaults to "
+            f"{converted['dataset']}) or convert an ANN trained on {args.dataset}."
+        )
+    return converted["dataset"]
+
+
+def resolve_training(args: argparse.Namespace, task: Task, dataset: str) -> None:
+    """Fill the unset training options with ``task``'s defaults; refuse those its models
+    do not have."""
+    defaults = task.defaults
+    fixed = [
+        flag
+        for flag, given, default in (
+            ("--hidden", args.hidden, defaults.hidden),
+            ("--layers", args.layers, defaults.layers),
+        )
+        if given is not None and default is None
+    ]
+    if args.residual and not defaults.residual:
+        fixed.append("--residual")
+    if fixed:
+        raise CommandLineError(
+            f"{', '.join(fixed)} shape{'s' if len(fixed) == 1 else ''} the graph models, but "
+            f"{dataset} is {task.title}, whose models have no such option; drop "
+            f"{'it' if len(fixed) == 1 else 'them'}."
+        )
+    args.model = args.model or task.default_model(dataset)
+    args.hidden = args.hidden or defaults.hidden
+    args.layers = args.layers or defaults.layers
+    args.epochs = args.epochs or defaults.epochs
+
+
+def check_trainable(task: Task, dataset: str, model: str, method: Type[ConversionMethod]) -> None:
+    """Refuse to train ``model`` for ``method`` on ``dataset`` where it cannot work."""
+    refusal = task.refusal(dataset, model, method)
+    if refusal:
+        raise CommandLineError(refusal)
+
+
+def check_coding(task: Task, dataset: str, coding: str) -> None:
+    """Refuse an input coding the data set's inputs do not fit."""
+    refusal = task.coding_refusal(dataset, coding)
+    if refusal:
+        raise CommandLineError(refusal)
 
 
 def data_setup(args: argparse.Namespace) -> Setup:
-    """Check ``--output``, ``--load`` (if any), the training options and the data options."""
+    """Check ``--output``, ``--load`` (if any), the training options and the data options;
+    fill the unset training options for the data set's task."""
     check_output(args)
     saved = None
+    trains = hasattr(args, "hidden") and not getattr(args, "load", None)
     if getattr(args, "load", None):
         saved = read_ann_file(args.load, accept_snn=getattr(args, "accepts_snn", False))
         if hasattr(args, "hidden"):
             check_unused_training_options(args)
-    elif hasattr(args, "hidden"):
+    elif trains:
         check_model_options(args)
-    trained_on = training_of(saved).dataset if saved and saved["format"] == ANN_FORMAT else None
-    dataset = args.dataset or trained_on or "Cora"
+    dataset = recorded_dataset(args, saved)
     check_dataset(dataset)
+    task = task_of(dataset)
+    if saved is not None and saved["format"] == ANN_FORMAT:
+        saved_task = task_of_saved(saved)
+        if saved_task is not task:
+            raise CommandLineError(
+                f"--load {args.load} holds a model for {saved_task.title} (trained on "
+                f"{training_of(saved).dataset}), but --dataset {dataset} is {task.title}; "
+                f"drop --dataset or train a model for {dataset}."
+            )
+    check_positive("--test-images", args.test_images)
+    if args.test_images is not None and task.name != "image":
+        raise CommandLineError(
+            f"--test-images limits the test images of MNIST and CIFAR10, but {dataset} is "
+            f"{task.title} (all its test {'graphs' if task.name == 'graph' else 'nodes'} are "
+            "scored); drop it."
+        )
+    if trains:
+        resolve_training(args, task, dataset)
     if dataset_key(dataset):
         check_writable_folder("--root", Path(args.root))
-    return Setup(dataset_key(dataset) or dataset, args.root, saved)
+    return Setup(dataset_key(dataset) or dataset, args.root, task, saved, args.test_images)
 
 
 def conversion_setup(args: argparse.Namespace) -> "tuple[Setup, ConversionMethod]":
-    """:func:`data_setup` plus the method, its options, ``--T`` and ``--coding``."""
+    """:func:`data_setup` plus the method, its options, ``--T`` and ``--coding``, and the
+    model the method needs on the data set."""
     recipe = checked_recipe(
         args.method, parse_method_options(args.option), args.T, args.coding, args.qcfs_levels
     )
     setup = data_setup(args)
+    check_coding(setup.task, setup.dataset, args.coding)
     if setup.saved is not None:
         check_converts(recipe, activation_of(setup.saved), args.load)
+    else:
+        check_trainable(setup.task, setup.dataset, args.model, type(recipe))
     return setup, recipe
 
 

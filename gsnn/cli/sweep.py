@@ -8,11 +8,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from tqdm import tqdm
 
-from gsnn.ann import node_accuracy
 from gsnn.cli.console import CommandLineError, emit, note, progress_enabled
 from gsnn.cli.options import (
     HelpFormatter,
@@ -20,22 +19,33 @@ from gsnn.cli.options import (
     general_options,
     method_options,
     model_options,
+    parse_method_options,
 )
-from gsnn.cli.preflight import check_converts, check_positive, checked_recipe, data_setup
+from gsnn.cli.preflight import (
+    Setup,
+    check_coding,
+    check_converts,
+    check_positive,
+    check_trainable,
+    checked_recipe,
+    data_setup,
+)
 from gsnn.cli.reference_model import (
-    MODELS,
     activation_of,
     load_ann,
+    model_description,
     train_reference_model,
     training_of,
 )
-from gsnn.cli.snn_evaluation import evaluate_snn
 from gsnn.convert import convert
 from gsnn.methods import METHODS, ConversionMethod
+from gsnn.methods.options import method_options as declared_options
 
 EXAMPLES = """examples:
   gsnn sweep --dataset Cora --methods qcfs rate two-phase --T 2 4 8 16 --seeds 0 1 2 3 4
   gsnn sweep --load cora-relu.pt --T 8 32 --output results/cora-relu
+  gsnn sweep --dataset MUTAG --methods qcfs rate --T 4 8 16 --seeds 0 1 2
+  gsnn sweep --dataset Cora --methods css one-spike --option base=1.5 --T 8 16
 """
 
 
@@ -72,8 +82,12 @@ def run(args: argparse.Namespace) -> None:
     for T in args.T:
         check_positive("--T", T)
     setup = data_setup(args)
-    methods = chosen_methods(args, setup.saved)
-    cells, not_run = plan_cells(args, methods)
+    check_coding(setup.task, setup.dataset, args.coding)
+    methods, not_run = chosen_methods(args, setup)
+    options = parse_method_options(args.option)
+    check_options_apply(options, methods)
+    cells, not_run_at_T = plan_cells(args, methods, options)
+    not_run += not_run_at_T
     prefix = args.output or f"sweep-{Path(setup.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     args.output = None  # the JSON goes to PREFIX.json, written below
     progress = progress_enabled(args)
@@ -86,17 +100,16 @@ def run(args: argparse.Namespace) -> None:
         for method, T, recipe in cells:
             cell_bar.set_postfix_str(f"seed {seed}, {method}, T={T}")
             model, activation = reference_model(args, setup, data, recipe, T, seed, models)
-            calibration = data.train_mask | data.val_mask if recipe.calibrates_network else None
-            snn = convert(model, data, method=recipe, T=T, coding=args.coding, mask=calibration)
-            snn_result = evaluate_snn(snn, data, data.test_mask)
+            calibration = data.calibration(recipe)
+            snn = convert(model, method=recipe, T=T, coding=args.coding, **calibration)
             rows.append(
                 {
                     "seed": seed,
                     "method": method,
                     "T": T,
                     "ann_activation": activation,
-                    "ann_accuracy": node_accuracy(model, data),
-                    **snn_result,
+                    "ann_accuracy": data.accuracy(model, "test"),
+                    **data.evaluate_snn(snn),
                 }
             )
             cell_bar.update()
@@ -106,6 +119,7 @@ def run(args: argparse.Namespace) -> None:
         "dataset": setup.dataset,
         "model": describe_model(args, setup),
         "coding": args.coding,
+        "method_options": options,
         "seeds": seeds,
         "summary": summarise(rows),
         "not_run": not_run,
@@ -135,32 +149,75 @@ def check_plotting():
     return plt
 
 
-def chosen_methods(args: argparse.Namespace, saved: Optional[Dict[str, Any]]) -> List[str]:
-    """``--methods``, by default all (with ``--load``: those that convert its activation)."""
-    if saved is None:
-        return args.methods or sorted(METHODS)
-    activation = activation_of(saved)
-    if args.methods is None:
-        return sorted(
-            name for name, cls in METHODS.items() if activation in cls.accepted_activations
-        )
-    for method in args.methods:
-        check_converts(METHODS[method], activation, args.load)
-    return args.methods
+def chosen_methods(
+    args: argparse.Namespace, setup: Setup
+) -> Tuple[List[str], List[Dict[str, Any]]]:
+    """``--methods`` (refused where they cannot convert or be trained for), by default all
+    that can, with the others listed as not run; with ``--load``: those that convert its
+    activation."""
+    if setup.saved is not None:
+        activation = activation_of(setup.saved)
+        if args.methods is None:
+            fitting = [
+                name for name, cls in METHODS.items() if activation in cls.accepted_activations
+            ]
+            return sorted(fitting), []
+        for method in args.methods:
+            check_converts(METHODS[method], activation, args.load)
+        return args.methods, []
+    if args.methods is not None:
+        for method in args.methods:
+            check_trainable(setup.task, setup.dataset, args.model, METHODS[method])
+        return args.methods, []
+    methods, not_run = [], []
+    for method in sorted(METHODS):
+        refusal = setup.task.refusal(setup.dataset, args.model, METHODS[method])
+        if refusal:
+            not_run.append({"method": method, "T": "any", "reason": refusal})
+        else:
+            methods.append(method)
+    return methods, not_run
+
+
+def check_options_apply(options: Dict[str, Any], methods: List[str]) -> None:
+    """Refuse an ``--option`` that none of the methods has, listing those that have some."""
+    names = {
+        method: {option.name for option in declared_options(METHODS[method])} for method in methods
+    }
+    for name in options:
+        if not any(name in names[method] for method in methods):
+            having = "; ".join(
+                f"{method}: {', '.join(sorted(names[method]))}"
+                for method in methods
+                if names[method]
+            )
+            raise CommandLineError(
+                f"--option {name}: none of the methods {', '.join(methods)} has this option "
+                f"(the options they have: {having or 'none'}; see gsnn methods)."
+            )
+
+
+def options_of(method: str, options: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``--option`` values that ``method`` has (each option goes to every method with it)."""
+    names = {option.name for option in declared_options(METHODS[method])}
+    return {name: value for name, value in options.items() if name in names}
 
 
 def plan_cells(
-    args: argparse.Namespace, methods: List[str]
+    args: argparse.Namespace, methods: List[str], options: Dict[str, Any]
 ) -> Tuple[List[Tuple[str, int, ConversionMethod]], List[Dict[str, Any]]]:
     """The (method, T, recipe) cells to run, and those that cannot run, with the reason."""
     cells, not_run = [], []
     for method in methods:
         levels = args.qcfs_levels if METHODS[method].accepted_activations[0] == "qcfs" else None
         for T in args.T:
+            recipe_options = options_of(method, options)
             try:
-                cells.append((method, T, checked_recipe(method, {}, T, args.coding, levels)))
+                recipe = checked_recipe(method, recipe_options, T, args.coding, levels)
             except CommandLineError as error:
                 not_run.append({"method": method, "T": T, "reason": str(error)})
+            else:
+                cells.append((method, T, recipe))
     if not cells:
         reasons = "; ".join(f"{cell['method']} T={cell['T']}: {cell['reason']}" for cell in not_run)
         raise CommandLineError(f"no method can run at the given T: {reasons}")
@@ -185,22 +242,24 @@ def reference_model(args, setup, data, recipe, T, seed, models):
         cell_args = copy.copy(args)
         cell_args.seed, cell_args.T = seed, T
         model, _, description = train_reference_model(
-            cell_args, recipe, data, progress_enabled(args)
+            cell_args, setup.task, recipe, data, progress_enabled(args)
         )
         models[key] = (model, description)
     return models[key]
 
 
-def describe_model(args: argparse.Namespace, setup) -> str:
+def describe_model(args: argparse.Namespace, setup: Setup) -> str:
     if setup.saved is not None:
-        options = json.loads(setup.saved["options"])
-        return (
-            f"{args.load}: {options['num_layers']}-layer {MODELS[setup.saved['model']].__name__}, "
-            f"hidden {options['hidden_channels']}"
-        )
+        model, _ = load_ann(setup.saved)
+        return f"{args.load}: {model_description(model, json.loads(setup.saved['options']))}"
     residual = ", residual" if args.residual else ""
-    name = MODELS[args.model].__name__
-    return f"{args.layers}-layer {name}, hidden {args.hidden}{residual}, {args.epochs} epochs"
+    name = setup.task.models[args.model].__name__
+    if args.hidden is None:
+        return f"{name}, {args.epochs} epochs"
+    return (
+        f"{args.layers}-layer {name} ({args.model}), hidden {args.hidden}{residual}, "
+        f"{args.epochs} epochs"
+    )
 
 
 def mean_std(values: List[float]) -> Tuple[float, float]:
@@ -241,13 +300,17 @@ def percent(pair: Tuple[float, float]) -> str:
 def sweep_markdown(result: Dict[str, Any]) -> str:
     """The sweep as a markdown page: what was run, then one row per method and T."""
     seeds = ", ".join(str(seed) for seed in result["seeds"])
+    method_options = "".join(
+        f", --option {name}={value!r}" for name, value in result["method_options"].items()
+    )
     lines = [
         f"# Sweep on {result['dataset']}",
         "",
         f"Produced by `{result['command']}`: {result['model']}, {result['coding']} input "
-        f"coding, seeds {seeds}; test accuracy (%) of the ANN and its SNN on the same split, "
-        "mean ± std over the seeds; *loss* = ANN − SNN in points; *latency* = steps until the "
-        "output is complete; *energy* = estimated SNN / ANN energy (45 nm constants).",
+        f"coding{method_options}, seeds {seeds}; test accuracy (%) of the ANN and its SNN on "
+        "the same split, mean ± std over the seeds; *loss* = ANN − SNN in points; *latency* = "
+        "steps until the output is complete; *energy* = estimated SNN / ANN energy (45 nm "
+        "constants).",
         "",
         "| method | T | ANN activation | ANN | SNN | loss | latency | spikes/neuron | energy |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -3,7 +3,6 @@
 import argparse
 from pathlib import Path
 
-from gsnn.ann import node_accuracy
 from gsnn.cli.console import emit, note, progress_enabled
 from gsnn.cli.options import (
     HelpFormatter,
@@ -12,12 +11,19 @@ from gsnn.cli.options import (
     method_options,
     model_options,
 )
-from gsnn.cli.preflight import check_new_file, checked_recipe, data_setup
-from gsnn.cli.reference_model import Training, save_ann, train_reference_model
+from gsnn.cli.preflight import check_new_file, check_trainable, checked_recipe, data_setup
+from gsnn.cli.reference_model import (
+    Training,
+    model_description,
+    save_ann,
+    train_reference_model,
+)
 
 EXAMPLES = """examples:
   gsnn train --dataset Cora --method qcfs --T 8 --save cora-qcfs.pt
   gsnn train --dataset CiteSeer --method rate --hidden 64 --layers 3 --residual
+  gsnn train --dataset MUTAG --model gin --method qcfs --T 8 --save mutag-gin.pt
+  gsnn train --dataset MNIST --method rate --epochs 2
 """
 
 
@@ -31,10 +37,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             model_options(),
         ],
         formatter_class=HelpFormatter,
-        help="train the GCN (or GraphSAGE) a method converts best and save it",
-        description="Train the reference GCN or GraphSAGE with the activation the method "
-        "converts (QCFS for qcfs, ReLU for rate, ...; see gsnn methods) and save it: a state "
-        "dict plus its constructor options, loadable with torch.load(path, weights_only=True).",
+        help="train the reference model a method converts best and save it",
+        description="Train the reference model of the data set (a GCN or GraphSAGE for "
+        "nodes, GIN or GCN with pooling for graphs, a CNN for images) with the activation "
+        "the method converts (QCFS for qcfs, ReLU for rate, ...; see gsnn methods) and save "
+        "it: a state dict plus its constructor options, loadable with torch.load(path, "
+        "weights_only=True).",
         epilog=EXAMPLES,
     )
     parser.add_argument(
@@ -53,31 +61,36 @@ def default_path(args: argparse.Namespace, dataset: str) -> str:
 def run(args: argparse.Namespace) -> None:
     recipe = checked_recipe(args.method, {}, args.T, "analog", args.qcfs_levels)
     setup = data_setup(args)
+    check_trainable(setup.task, setup.dataset, args.model, type(recipe))
     path = args.save or default_path(args, setup.dataset)
     check_new_file("--save", path)
     data = setup.load_data(args.seed)
-    model, options, activation = train_reference_model(args, recipe, data, progress_enabled(args))
-    accuracy = node_accuracy(model, data)
+    progress = progress_enabled(args)
+    model, options, activation = train_reference_model(args, setup.task, recipe, data, progress)
+    accuracy = data.accuracy(model, "test")
     training = Training(setup.dataset, args.seed, args.epochs, activation, accuracy)
-    save_ann(path, args.model, model, options, training)
+    save_ann(path, setup.task, args.model, model, options, training)
     note(args, f"saved the ANN to {path}")
     result = {
         "dataset": setup.dataset,
+        "task": setup.task.name,
         "saved": path,
+        "model": args.model,
         "for_method": args.method,
         "ann_activation": activation,
         "options": options,
         "seed": args.seed,
         "epochs": args.epochs,
-        "validation_accuracy": node_accuracy(model, data, data.val_mask),
+        "accuracy": {split: data.accuracy(model, split) for split in data.splits},
         "test_accuracy": accuracy,
     }
-    text = (
-        f"{setup.dataset}, {args.layers}-layer {type(model).__name__} (hidden {args.hidden}, "
-        "ANN activation "
-        f"{activation}), seed {args.seed}, {args.epochs} epochs\n"
-        f"  validation accuracy  {100 * result['validation_accuracy']:.2f} %\n"
-        f"  test accuracy        {100 * accuracy:.2f} %\n"
-        f"  saved to             {path}"
-    )
-    emit(args, result, text)
+    lines = [
+        f"{setup.dataset} ({setup.task.title}), {model_description(model, options)}, ANN "
+        f"activation {activation}, seed {args.seed}, {args.epochs} epochs"
+    ]
+    lines += [
+        f"  {split:<5} accuracy  {100 * value:.2f} % ({data.size(split)} {data.unit})"
+        for split, value in result["accuracy"].items()
+    ]
+    lines.append(f"  saved to        {path}")
+    emit(args, result, "\n".join(lines))

@@ -9,6 +9,7 @@ from gsnn.data.per_class_split import per_class_random_split
 from gsnn.data.planetoid import planetoid
 from gsnn.data.shchur import amazon, coauthor
 from gsnn.data.tu_dataset import tu_dataset
+from gsnn.data.webkb import webkb
 
 __all__ = [
     "DatasetUnavailableError",
@@ -21,4 +22,5 @@ __all__ = [
     "planetoid",
     "random_crop_flip",
     "tu_dataset",
+    "webkb",
 ]

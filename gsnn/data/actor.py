@@ -8,9 +8,8 @@ from pathlib import Path
 from torch_geometric.data import Data
 from torch_geometric.datasets import Actor
 
+from gsnn.data.geom_gcn_split import GEOM_GCN_SPLITS, check_split, take_split
 from gsnn.data.pyg_dataset import load_pyg_graph
-
-ACTOR_SPLITS = 10
 
 
 def actor(
@@ -40,13 +39,10 @@ def actor(
         DatasetUnavailableError: if raw files are missing, the mirror does not hold
             them and the download fails; the message names the files and the fixes.
     """
-    if isinstance(split, bool) or not isinstance(split, int) or not 0 <= split < ACTOR_SPLITS:
-        raise ValueError(
-            f"Actor has the splits 0 to {ACTOR_SPLITS - 1} of Geom-GCN, got split={split!r}."
-        )
+    check_split(split, "Actor")
     root = Path(root)
     raw_file_names = ["out1_node_feature_label.txt", "out1_graph_edges.txt"] + [
-        f"film_split_0.6_0.2_{index}.npz" for index in range(ACTOR_SPLITS)
+        f"film_split_0.6_0.2_{index}.npz" for index in range(GEOM_GCN_SPLITS)
     ]
     data = load_pyg_graph(
         lambda: Actor(root=str(root / "actor"), transform=transform),
@@ -55,6 +51,4 @@ def actor(
         raw_file_names,
         Actor.url,
     )
-    for mask in ("train_mask", "val_mask", "test_mask"):
-        data[mask] = data[mask][:, split]
-    return data
+    return take_split(data, split)
