@@ -21,6 +21,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import to_undirected
 
+import gsnn
 import gsnn.cli.preflight
 from gsnn import __version__
 from gsnn.ann import GCN
@@ -159,6 +160,11 @@ def test_eval_saved_files_and_refuse_to_overwrite_them(
     )
     assert main(["eval", "--load", "snn.pt", "--seed", "3", "--quiet"]) == 2
     assert "was converted on the split of seed 0" in capsys.readouterr().err
+    gsnn.save(gsnn.load(folder / "snn.pt"), folder / "bare.snn")  # no record, as from Python
+    assert main(["eval", "--load", "bare.snn", "--quiet"]) == 2
+    assert "--load bare.snn records no data set" in capsys.readouterr().err
+    assert main(["eval", "--load", "bare.snn", "--dataset", "graph.pt", "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("bare.snn: SNN, method QCFSMethod(), T=4\n")
 
     # saving again to the same paths refuses before training and leaves the files alone
     before = (folder / "ann.pt").read_bytes()

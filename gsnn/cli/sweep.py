@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> None:
         "coding": args.coding,
         "method_options": options,
         "seeds": seeds,
+        "test_set": f"{data.size('test')} test {data.unit}",
         "summary": summarise(rows),
         "not_run": not_run,
         "rows": rows,
@@ -255,10 +256,10 @@ def describe_model(args: argparse.Namespace, setup: Setup) -> str:
     residual = ", residual" if args.residual else ""
     name = setup.task.models[args.model].__name__
     if args.hidden is None:
-        return f"{name}, {args.epochs} epochs"
+        return f"{name}, {args.epochs} epoch{'s' if args.epochs != 1 else ''}"
     return (
         f"{args.layers}-layer {name} ({args.model}), hidden {args.hidden}{residual}, "
-        f"{args.epochs} epochs"
+        f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
     )
 
 
@@ -308,9 +309,9 @@ def sweep_markdown(result: Dict[str, Any]) -> str:
         "",
         f"Produced by `{result['command']}`: {result['model']}, {result['coding']} input "
         f"coding{method_options}, seeds {seeds}; test accuracy (%) of the ANN and its SNN on "
-        "the same split, mean ± std over the seeds; *loss* = ANN − SNN in points; *latency* = "
-        "steps until the output is complete; *energy* = estimated SNN / ANN energy (45 nm "
-        "constants).",
+        f"the same split ({result['test_set']}), mean ± std over the seeds; *loss* = ANN − SNN "
+        "in points; *latency* = steps until the output is complete; *energy* = estimated SNN / "
+        "ANN energy (45 nm constants).",
         "",
         "| method | T | ANN activation | ANN | SNN | loss | latency | spikes/neuron | energy |",
         "|---|---|---|---|---|---|---|---|---|",

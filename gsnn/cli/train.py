@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> None:
     }
     lines = [
         f"{setup.dataset} ({setup.task.title}), {model_description(model, options)}, ANN "
-        f"activation {activation}, seed {args.seed}, {args.epochs} epochs"
+        f"activation {activation}, seed {args.seed}, {args.epochs} "
+        f"epoch{'s' if args.epochs != 1 else ''}"
     ]
     lines += [
         f"  {split:<5} accuracy  {100 * value:.2f} % ({data.size(split)} {data.unit})"
