@@ -367,6 +367,22 @@ def test_convert_mistakes_fail_before_training(
     assert captured.err.startswith("gsnn: error: ") and message in captured.err
 
 
+def test_features_outside_0_1_are_refused_for_spike_coding_before_training(
+    folder, monkeypatch, capsys
+):
+    def tripwire(*args, **kwargs):
+        raise AssertionError("training started before the features were checked")
+
+    monkeypatch.setattr(NodeData, "train", tripwire)
+    monkeypatch.chdir(folder)
+    argv = ["convert", "--dataset", "graph.pt", "--method", "rate", "--coding", "bernoulli"]
+    assert main(argv + ["--quiet"]) == 2
+    low, high = float(tiny_graph().x.min()), float(tiny_graph().x.max())
+    assert f"the features of graph.pt lie in [{low:.4g}, {high:.4g}]; rescale them" in (
+        capsys.readouterr().err
+    )
+
+
 def test_training_options_next_to_load_are_refused(folder, trained, monkeypatch, capsys):
     monkeypatch.chdir(folder)
     assert main(["convert", "--load", "ann.pt", "--hidden", "32", "--quiet"]) == 2

@@ -1,6 +1,6 @@
 """Graph classification on the TU data sets (MUTAG, PROTEINS, NCI1, ENZYMES, IMDB-BINARY)."""
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -94,6 +94,10 @@ class GraphData(TaskData):
         result = evaluate_batches(snn, batches, progress)
         result["accuracy_by_split"] = {**by_split, "test": result["accuracy"]}
         return result
+
+    def input_range(self) -> Tuple[float, float]:
+        features = torch.cat([graph.x for graph in self.graphs])
+        return float(features.min()), float(features.max())
 
 
 class GraphTask(Task):

@@ -76,6 +76,10 @@ class ImageData(TaskData):
         result["accuracy_by_split"] = {"test": result["accuracy"]}
         return result
 
+    def input_range(self) -> Tuple[float, float]:
+        images = self.train_set.tensors[0]
+        return float(images.min()), float(images.max())
+
 
 class ImageTask(Task):
     """The reference CNNs (LeNet-5 on MNIST, VGG-small or ResNet-20 on CIFAR-10), trained

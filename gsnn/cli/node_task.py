@@ -1,6 +1,6 @@
 """Node classification on one graph with train, validation and test masks (Cora, ...)."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from torch import nn
 from torch_geometric.data import Data
@@ -41,6 +41,9 @@ class NodeData(TaskData):
 
     def evaluate_snn(self, snn: SpikingNetwork, progress: bool = False) -> Dict[str, Any]:
         return evaluate_snn(snn, self.graph, self.graph.test_mask)
+
+    def input_range(self) -> Tuple[float, float]:
+        return float(self.graph.x.min()), float(self.graph.x.max())
 
 
 class NodeTask(Task):

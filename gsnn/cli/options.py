@@ -45,6 +45,7 @@ def general_options(
     if computes:
         group.add_argument(
             "--threads",
+            metavar="N",
             type=int,
             default=threads,
             help="torch threads; 0 picks the idle cores of this machine and prints the choice",
@@ -72,6 +73,7 @@ def data_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--root",
+        metavar="DIR",
         default="datasets/",
         help="folder the data sets are kept in (copied there from $GSNN_DATA_MIRROR if set)",
     )
@@ -103,12 +105,14 @@ def model_options(many_seeds: bool = False) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--hidden",
+        metavar="N",
         type=int,
         help="hidden width (default: 16 for node, 32 for graph classification; the CNNs' "
         "widths are fixed)",
     )
     group.add_argument(
         "--layers",
+        metavar="N",
         type=int,
         help="graph convolutions, at least 2 (default: 2 for node, 3 for graph classification)",
     )
@@ -119,6 +123,7 @@ def model_options(many_seeds: bool = False) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--epochs",
+        metavar="N",
         type=int,
         help="training epochs (default: 200 for node classification, Adam lr 0.01; 50 for "
         "graphs, Adam lr 0.01, 32 graphs a batch; 5 for images, SGD one-cycle to lr 0.05 "
@@ -136,6 +141,7 @@ def model_options(many_seeds: bool = False) -> argparse.ArgumentParser:
     else:
         group.add_argument(
             "--seed",
+            metavar="N",
             type=int,
             default=0,
             help="seed of initialisation and training, and of the split where the data set "
@@ -144,6 +150,7 @@ def model_options(many_seeds: bool = False) -> argparse.ArgumentParser:
         )
     group.add_argument(
         "--qcfs-levels",
+        metavar="L",
         type=int,
         default=None,
         help="levels L of a QCFS ANN (methods that convert QCFS; default: T)",

@@ -120,6 +120,7 @@ class Setup:
         saved (dict, optional): the contents of the ``--load`` file (of a saved SNN, its
             ``format`` and the ``converted`` record of :mod:`gsnn.cli.snn_file`).
         test_limit (int, optional): score only this many test images.
+        coding (str): the input coding the data will be converted with.
     """
 
     dataset: str
@@ -127,11 +128,21 @@ class Setup:
     task: Task
     saved: Optional[Dict[str, Any]] = None
     test_limit: Optional[int] = None
+    coding: str = "analog"
 
     def load_data(self, seed: int) -> TaskData:
-        """The data set, with the split ``seed`` picks where it has no given one."""
-        loaded = load_dataset(self.dataset, self.root, seed)
-        return self.task.prepare(loaded, seed, self.test_limit)
+        """The data set, with the split ``seed`` picks where it has no given one; refused
+        if its inputs do not fit a spike coding (before anything is trained on it)."""
+        data = self.task.prepare(load_dataset(self.dataset, self.root, seed), seed, self.test_limit)
+        if self.coding != "analog":
+            low, high = data.input_range()
+            if low < 0 or high > 1:
+                raise CommandLineError(
+                    f"--coding {self.coding} takes inputs in [0, 1], but the features of "
+                    f"{self.dataset} lie in [{low:.4g}, {high:.4g}]; rescale them (e.g. "
+                    "torch_geometric.transforms.NormalizeFeatures) or use --coding analog."
+                )
+        return data
 
 
 def same_dataset(first: str, second: str) -> bool:
@@ -251,6 +262,7 @@ def conversion_setup(args: argparse.Namespace) -> "tuple[Setup, ConversionMethod
     )
     setup = data_setup(args)
     check_coding(setup.task, setup.dataset, args.coding)
+    setup.coding = args.coding
     if setup.saved is not None:
         check_converts(recipe, activation_of(setup.saved), args.load)
     else:

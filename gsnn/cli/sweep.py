@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> None:
         check_positive("--T", T)
     setup = data_setup(args)
     check_coding(setup.task, setup.dataset, args.coding)
+    setup.coding = args.coding
     methods, not_run = chosen_methods(args, setup)
     options = parse_method_options(args.option)
     check_options_apply(options, methods)
@@ -326,9 +327,14 @@ def sweep_markdown(result: Dict[str, Any]) -> str:
     if result["not_run"]:
         lines += ["", "Not run:", ""]
         lines += [
-            f"- {cell['method']} at T={cell['T']}: {cell['reason']}" for cell in result["not_run"]
+            f"- {cell['method']}{at_T(cell['T'])}: {cell['reason']}" for cell in result["not_run"]
         ]
     return "\n".join(lines) + "\n"
+
+
+def at_T(T) -> str:
+    """``" at T=4"``, or nothing for a method that runs at no T (``"any"``)."""
+    return "" if T == "any" else f" at T={T}"
 
 
 def plot(plt, result: Dict[str, Any], path: str) -> None:

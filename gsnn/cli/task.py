@@ -60,7 +60,11 @@ class TaskData:
         raise NotImplementedError
 
     def evaluate_snn(self, snn: SpikingNetwork, progress: bool = False) -> Dict[str, Any]:
-        """Score ``snn``: see :func:`gsnn.cli.snn_evaluation.summary` for the keys."""
+        """Score ``snn``: the keys of :func:`gsnn.cli.snn_evaluation.evaluate_snn`."""
+        raise NotImplementedError
+
+    def input_range(self) -> Tuple[float, float]:
+        """The smallest and the largest input value (spike codes need them in [0, 1])."""
         raise NotImplementedError
 
 
