@@ -191,6 +191,7 @@ def test_sweep_writes_markdown_json_and_plot(folder, monkeypatch, capsys):
     assert len(result["rows"]) == 2 * 5 and all(entry["seeds"] == 2 for entry in cells.values())
     markdown = (folder / "runs/sweep.md").read_text()
     assert "| qcfs | 8 | qcfs, L=8 |" in markdown and "seeds 0, 1" in markdown
+    assert "| spikes/neuron | spikes/node | energy |" in markdown
     assert (folder / "runs/sweep.png").read_bytes().startswith(b"\x89PNG")
     assert printed == markdown.rstrip("\n") + "\n"
 
@@ -505,6 +506,7 @@ def test_a_tu_data_set_trains_converts_and_evaluates_per_graph(tmp_path, monkeyp
     assert result["unit"] == "graphs" and result["test_size"] == 20  # 10 % of each class
     assert result["ann_accuracy"] == trained["test_accuracy"]
     assert len(result["snn"]["accuracy_per_step"]) == 4
+    assert result["snn"]["spikes_per_sample"] > 0  # spikes per graph
 
     assert main(["eval", "--load", "gin.snn", "--json"] + common) == 0
     evaluated = json.loads(capsys.readouterr().out)

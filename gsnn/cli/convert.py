@@ -144,6 +144,7 @@ def comparison_text(result: Dict[str, Any]) -> str:
         ("ANN-SNN agreement (calibration)", f"{100 * result['agreement_on_calibration']:.2f} %"),
         ("latency", f"{snn['latency_steps']} steps"),
         ("spikes per neuron", f"{snn['spikes_per_neuron']:.3f}"),
+        (f"spikes per {result['unit'].removesuffix('s')}", f"{snn['spikes_per_sample']:.4g}"),
         ("synaptic operations", f"{snn['synaptic_ops']:.4g}"),
         ("SNN MACs (analog input layer)", f"{snn['macs']:.4g}"),
         ("ANN MACs", f"{snn['ann_macs']:.4g}"),

@@ -136,6 +136,7 @@ def snn_report(args, setup, snn, data, seed: int):
         f"  test accuracy (%) after each step  {per_step}",
         f"  latency                            {evaluation['latency_steps']} steps",
         f"  spikes per neuron                  {evaluation['spikes_per_neuron']:.3f}",
+        f"  spikes per {data.unit.removesuffix('s'):<24}{evaluation['spikes_per_sample']:.4g}",
         f"  energy estimate SNN / ANN          {evaluation['energy_ratio']:.3f}",
         "",
         "Per layer, last pass (energy constants 45 nm; an estimate):",

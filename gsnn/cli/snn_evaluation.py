@@ -21,7 +21,8 @@ def evaluate_snn(snn: SpikingNetwork, data: Data, mask: Tensor) -> Dict[str, Any
         step, from the same pass), ``accuracy_by_split`` (on the graph's train, val
         and test masks, same pass), ``latency_steps``, ``inference_seconds`` and the
         statistics of :class:`~gsnn.metrics.SpikeStats` (``spikes_per_neuron``,
-        ``synaptic_ops``, ``macs``, ``ann_macs``, ``energy_ratio``).
+        ``spikes_per_sample``: all spikes over the nodes, ``synaptic_ops``, ``macs``,
+        ``ann_macs``, ``energy_ratio``).
     """
     started = time.perf_counter()
     with torch.no_grad():
@@ -40,6 +41,7 @@ def evaluate_snn(snn: SpikingNetwork, data: Data, mask: Tensor) -> Dict[str, Any
         "latency_steps": snn.latency_steps,
         "inference_seconds": elapsed,
         "spikes_per_neuron": stats.spikes_per_neuron,
+        "spikes_per_sample": stats.spikes / data.num_nodes,
         "synaptic_ops": stats.synaptic_ops,
         "macs": stats.macs,
         "ann_macs": stats.ann_macs,
@@ -53,8 +55,9 @@ def evaluate_batches(
     """The SNN on every ``(inputs, labels)`` batch (graphs or images), scored on all of them.
 
     Counts add up over the batches: ``spikes_per_neuron`` is all spikes over all neuron
-    samples, ``energy_ratio`` all SNN energy over all ANN energy, ``synaptic_ops``,
-    ``macs`` and ``ann_macs`` are totals.
+    samples, ``spikes_per_sample`` all spikes over the graphs or images, ``energy_ratio``
+    all SNN energy over all ANN energy, ``synaptic_ops``, ``macs`` and ``ann_macs`` are
+    totals.
 
     Returns:
         dict: the keys of :func:`evaluate_snn` but ``accuracy_by_split``.
@@ -83,6 +86,7 @@ def evaluate_batches(
         "latency_steps": snn.latency_steps,
         "inference_seconds": seconds,
         "spikes_per_neuron": totals["spikes"] / totals["neurons"] if totals["neurons"] else 0.0,
+        "spikes_per_sample": totals["spikes"] / count,
         "synaptic_ops": totals["synaptic_ops"],
         "macs": totals["macs"],
         "ann_macs": totals["ann_macs"],

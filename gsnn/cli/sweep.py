@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> None:
         "method_options": options,
         "seeds": seeds,
         "test_set": f"{data.size('test')} test {data.unit}",
+        "unit": data.unit.removesuffix("s"),
         "summary": summarise(rows),
         "not_run": not_run,
         "rows": rows,
@@ -289,6 +290,7 @@ def summarise(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                 "loss": loss,
                 "latency_steps": group[0]["latency_steps"],
                 "spikes_per_neuron": statistics.fmean(r["spikes_per_neuron"] for r in group),
+                "spikes_per_sample": statistics.fmean(r["spikes_per_sample"] for r in group),
                 "energy_ratio": statistics.fmean(r["energy_ratio"] for r in group),
             }
         )
@@ -314,15 +316,17 @@ def sweep_markdown(result: Dict[str, Any]) -> str:
         "in points; *latency* = steps until the output is complete; *energy* = estimated SNN / "
         "ANN energy (45 nm constants).",
         "",
-        "| method | T | ANN activation | ANN | SNN | loss | latency | spikes/neuron | energy |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| method | T | ANN activation | ANN | SNN | loss | latency | spikes/neuron | "
+        f"spikes/{result['unit']} | energy |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in result["summary"]:
         lines.append(
             f"| {entry['method']} | {entry['T']} | {entry['ann_activation']} | "
             f"{percent(entry['ann_accuracy'])} | {percent(entry['snn_accuracy'])} | "
             f"{percent(entry['loss'])} | {entry['latency_steps']} | "
-            f"{entry['spikes_per_neuron']:.3f} | {entry['energy_ratio']:.3f} |"
+            f"{entry['spikes_per_neuron']:.3f} | {entry['spikes_per_sample']:.4g} | "
+            f"{entry['energy_ratio']:.3f} |"
         )
     if result["not_run"]:
         lines += ["", "Not run:", ""]
