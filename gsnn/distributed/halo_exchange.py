@@ -36,6 +36,8 @@ class HaloExchange:
     Attributes:
         own (slice): where this rank's own nodes sit in the extended set.
         bytes_sent (int): payload bytes this rank sent in its last call.
+        values_sent (int): spikes or features this rank sent in its last call (before
+            packing).
     """
 
     def __init__(
@@ -65,7 +67,7 @@ class HaloExchange:
         requested = torch.empty(sum(self.send_counts), dtype=torch.long)
         dist.all_to_all_single(requested, halo, self.send_counts, self.recv_counts, group=group)
         self.send_index = requested - rows.start  # rows of this rank asked for, per peer
-        self.bytes_sent = 0
+        self.bytes_sent = self.values_sent = 0
 
     @property
     def halo_size(self) -> int:
@@ -93,6 +95,7 @@ class HaloExchange:
             incoming, outgoing, self.recv_counts, self.send_counts, group=self.group
         )
         self.bytes_sent = outgoing.numel() * outgoing.element_size()
+        self.values_sent = self.send_index.numel() * steps * features
         if self.binary:
             incoming = unpack_spikes(incoming, steps * features, block.dtype)
         extended = block.new_empty(self.num_extended, steps, features)
