@@ -347,8 +347,8 @@ def test_methods_lists_every_option_with_its_default(capsys):
         (["--model", "gin"], "--model gin is not a model for node classification"),
         (["--dataset", "MUTAG", "--method", "dual-phase"], "for node classification only"),
         (["--dataset", "MUTAG", "--model", "sage"], "choose one of gin, gcn"),
-        (["--dataset", "MUTAG", "--residual"], "--residual shapes the graph models"),
-        (["--dataset", "MNIST", "--hidden", "8"], "MNIST is image classification"),
+        (["--dataset", "MUTAG", "--residual"], "(gin, gcn) have no --residual; drop it"),
+        (["--dataset", "MNIST", "--hidden", "8"], "MNIST is image classification, whose models"),
         (["--dataset", "cifar-10", "--model", "lenet5"], "choose vggsmall or resnet20"),
         (
             ["--dataset", "MNIST", "--method", "rate", "--coding", "bernoulli"],

@@ -193,9 +193,8 @@ def resolve_training(args: argparse.Namespace, task: Task, dataset: str) -> None
         fixed.append("--residual")
     if fixed:
         raise CommandLineError(
-            f"{', '.join(fixed)} shape{'s' if len(fixed) == 1 else ''} the graph models, but "
-            f"{dataset} is {task.title}, whose models have no such option; drop "
-            f"{'it' if len(fixed) == 1 else 'them'}."
+            f"{dataset} is {task.title}, whose models ({', '.join(task.models)}) have no "
+            f"{' or '.join(fixed)}; drop {'it' if len(fixed) == 1 else 'them'}."
         )
     args.model = args.model or task.default_model(dataset)
     args.hidden = args.hidden or defaults.hidden
