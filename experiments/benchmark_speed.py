@@ -18,8 +18,9 @@ the minimum CPU time (``time.process_time``) over interleaved repeats.
 ``cora-gcn`` trains the reference 2-layer GCN (hidden 16, QCFS with L = T) on Cora
 (public split, row-normalised features, seed 0); ``mnist-lenet5`` loads the committed
 LeNet-5 QCFS weights (seed 0) and runs a batch of ``--images`` MNIST test images. Either
-is converted with ``qcfs`` and timed, in one run and interleaved so machine load
-affects all alike, as the median of ``--repeats`` calls of:
+is converted with ``qcfs`` and timed on one torch thread, in one run and interleaved so
+machine load affects all alike, as the minimum CPU time (``time.process_time``) over
+``--repeats`` calls of:
 
 - the ANN forward pass;
 - the SNN forward pass (layer-major: every layer processes all T steps at once,
@@ -35,7 +36,6 @@ results change only when asked). ``gsnn bench speed`` runs the same code.
 import argparse
 import functools
 import os
-import statistics
 import time
 from pathlib import Path
 
@@ -103,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def measure(args) -> dict:
-    """Time the calls of the docstring; return their medians relative to the ANN forward."""
+    """Time the calls of the docstring; return their minima relative to the ANN forward."""
     if getattr(args, "grid", False):
         return measure_grid(args)
     model, calibration, inputs, description = WORKLOADS[args.workload](args)
@@ -122,26 +122,19 @@ def measure(args) -> dict:
         "SNN time-stacked (no statistics)": without_stats,
         "SNN step by step (same ops)": snn.forward_stepwise,
     }
-    times = {name: [] for name in candidates}
     with torch.no_grad():
         torch.testing.assert_close(snn.forward_stepwise(*inputs), without_stats(*inputs))
-        for fn in candidates.values():  # warm-up
-            fn(*inputs)
-        for _ in range(args.repeats):
-            for name, fn in candidates.items():
-                started = time.perf_counter()
-                fn(*inputs)
-                times[name].append(time.perf_counter() - started)
-    median = {name: statistics.median(values) for name, values in times.items()}
-    ann = median["ANN forward"]
-    stacked = median["SNN time-stacked (no statistics)"]
+    best = time_interleaved(candidates, inputs, args.repeats)
+    ann = best["ANN forward"]
+    stacked = best["SNN time-stacked (no statistics)"]
     return {
         "description": description,
         "threads": torch.get_num_threads(),
-        "time_over_ann_forward": {name: value / ann for name, value in median.items()},
+        "load_average": os.getloadavg(),
+        "time_over_ann_forward": {name: value / ann for name, value in best.items()},
         "snn_over_ann": stacked / ann,
-        "snn_with_statistics_over_ann": median["SNN time-stacked (with statistics)"] / ann,
-        "step_by_step_over_time_stacked": median["SNN step by step (same ops)"] / stacked,
+        "snn_with_statistics_over_ann": best["SNN time-stacked (with statistics)"] / ann,
+        "step_by_step_over_time_stacked": best["SNN step by step (same ops)"] / stacked,
     }
 
 
@@ -156,10 +149,12 @@ def markdown(args, result: dict) -> str:
         f"--T {args.T} --repeats {args.repeats} --seed {args.seed}"
         + (f" --dataset {args.dataset}" if args.workload == "cora-gcn" else "")
         + (f" --images {args.images}" if args.workload != "cora-gcn" else "")
-        + f"` ({result['description']}, method qcfs, "
-        f"analog input, {result['threads']} threads). Ratios of medians over "
-        f"{args.repeats} interleaved repeats in one run; absolute times are machine-specific "
-        "and not reported as results.",
+        + f"` ({result['description']}, method qcfs, analog input, {result['threads']} "
+        f"torch thread). CPU time (time.process_time), minimum over {args.repeats} "
+        "interleaved repeats, ratios within one run; absolute times are machine-specific and "
+        "not reported as results. Load average at the end (1, 5, 15 min): "
+        + ", ".join(f"{value:.1f}" for value in result["load_average"])
+        + " on 2 cores shared with other jobs.",
         "",
         "| what | time / ANN forward |",
         "|---|---|",
@@ -369,8 +364,7 @@ def main():
         "current folder)",
     )
     args = parser.parse_args()
-    if args.grid:
-        torch.set_num_threads(1)
+    torch.set_num_threads(1)
     output = args.output or f"benchmark_speed-{time.strftime('%Y%m%d-%H%M%S')}.md"
     text = markdown(args, measure(args))
     Path(output).write_text(text)

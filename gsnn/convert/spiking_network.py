@@ -15,6 +15,7 @@ from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
 from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.synaptic_layer import SynapticLayer
 from gsnn.nn.time_constant import shares_storage
+from gsnn.nn.unchanged_inputs import UnchangedInputs
 
 
 class SpikingNetwork(nn.Module):
@@ -67,7 +68,7 @@ class SpikingNetwork(nn.Module):
     """
 
     # not saved by gsnn.save, pickled or deep-copied: made again by _init_transient
-    transient_attributes: ClassVar[Tuple[str, ...]] = ("_lock", "_last_call")
+    transient_attributes: ClassVar[Tuple[str, ...]] = ("_lock", "_last_call", "_checked_input")
 
     def __init__(
         self,
@@ -104,6 +105,7 @@ class SpikingNetwork(nn.Module):
     def _init_transient(self) -> None:
         self._lock = threading.RLock()
         self._last_call = threading.local()
+        self._checked_input = UnchangedInputs()
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in vars(self).items() if k not in self.transient_attributes}
@@ -212,11 +214,14 @@ class SpikingNetwork(nn.Module):
                 "The first input must be a floating-point feature tensor, "
                 f"got {type(x).__name__ if not isinstance(x, Tensor) else x.dtype}."
             )
+        # checked once while the same tensor comes back unchanged (UnchangedInputs);
         # one reduction first: a finite sum proves every entry finite
-        if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
-            raise ValueError(
-                "The input features contain NaN or infinite values; clean or impute them first."
-            )
+        if not self._checked_input.same(x):
+            if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
+                raise ValueError(
+                    "The input features contain NaN or infinite values; clean or impute them first."
+                )
+            self._checked_input.remember(x)
         dtype = next((p.dtype for p in self.body.parameters() if p.is_floating_point()), x.dtype)
         if x.dtype != dtype:
             raise ValueError(

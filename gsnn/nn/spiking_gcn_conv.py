@@ -90,7 +90,7 @@ class SpikingGCNConv(SpikingGraphLayer):
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None
     ) -> Tensor:
         adjacency = self.adjacency(x, edge_index, edge_weight)
-        return self.finish_steps(adjacency.propagate(self.lin(x)), self.bias)
+        return self.finish_steps(adjacency.propagate(self.lin(x)), self.bias, fresh=True)
 
     def synaptic_fanout(
         self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None

@@ -15,6 +15,7 @@ from gsnn.nn.graph_adjacency import (
 )
 from gsnn.nn.spiking_linear import SpikingLinear
 from gsnn.nn.synaptic_layer import WeightedLayer
+from gsnn.nn.unchanged_inputs import UnchangedInputs
 
 
 class SpikingGraphLayer(WeightedLayer):
@@ -29,17 +30,22 @@ class SpikingGraphLayer(WeightedLayer):
 
     # False where the normalisation takes square roots of weighted degrees (gcn_norm)
     negative_edge_weights = True
-    # a cache and a rank's adjacency, not saved by gsnn.save
-    transient_attributes = ("_cached_adjacency", "partition_adjacency")
+    # caches and a rank's adjacency, not saved by gsnn.save: made again by _init_transient
+    transient_attributes = ("_cached_adjacency", "partition_adjacency", "_checked_graph")
 
     def __init__(self, in_channels: int, out_channels: int, cached: bool = False) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.cached = cached
+        self._init_transient()
+
+    def _init_transient(self) -> None:
         self._cached_adjacency: Optional[Tuple[tuple, GraphAdjacency]] = None
         # set by gsnn.distributed while a rank runs on its rows and their halo
         self.partition_adjacency: Optional[GraphAdjacency] = None
+        # the graph tensors of the cached adjacency, while they stay unchanged
+        self._checked_graph = UnchangedInputs()
 
     @property
     def receives_spikes(self) -> bool:
@@ -81,6 +87,12 @@ class SpikingGraphLayer(WeightedLayer):
         if self.partition_adjacency is not None:
             return self.partition_adjacency
         num_nodes = x.shape[1]
+        if self.cached and self._cached_adjacency is not None:
+            fingerprint, adjacency = self._cached_adjacency
+            same_graph = self._checked_graph.same(edge_index, edge_weight)
+            if same_graph and (fingerprint[0], fingerprint[-1]) == (num_nodes, x.dtype):
+                return adjacency  # the very graph tensors, unchanged: checked already
+        graph = (edge_index, edge_weight)
         if is_sparse_adjacency(edge_index):  # adj_t, as after T.ToSparseTensor()
             if edge_weight is not None:
                 raise ValueError(
@@ -97,6 +109,7 @@ class SpikingGraphLayer(WeightedLayer):
         if self._cached_adjacency is None or self._cached_adjacency[0] != fingerprint:
             adjacency = self.build_adjacency(edge_index, edge_weight, num_nodes, x.dtype)
             self._cached_adjacency = (fingerprint, adjacency)
+        self._checked_graph.remember(*graph)
         return self._cached_adjacency[1]
 
     @torch.no_grad()

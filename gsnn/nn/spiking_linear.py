@@ -85,7 +85,7 @@ class SpikingLinear(WeightedLayer):
                 f"got {tuple(x.shape)}."
             )
 
-        return self.finish_steps(self.linear_map(x), self.bias)
+        return self.finish_steps(self.linear_map(x), self.bias, fresh=True)
 
     def linear_map(self, x: Tensor) -> Tensor:
         """``x @ W.T`` for all steps at once, without bias, gains or input checks."""

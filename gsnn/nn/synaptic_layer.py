@@ -53,8 +53,12 @@ class SynapticLayer(nn.Module, ABC):
     def dense_macs(self, x: Tensor, *graph) -> int:
         """Multiply-accumulates of the equivalent ANN layer for one step of ``x``."""
 
-    def finish_steps(self, out: Tensor, bias: Optional[Tensor]) -> Tensor:
-        """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``."""
+    def finish_steps(self, out: Tensor, bias: Optional[Tensor], fresh: bool = False) -> Tensor:
+        """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``.
+
+        ``fresh``: ``out`` is a new tensor of the layer's own (or a time-constant view of
+        one), so an every-step bias is added in place, without a second ``[T, ...]`` tensor.
+        """
         if self.step_gains is not None:
             if self.step_gains.numel() != out.shape[0]:
                 raise ValueError(
@@ -63,10 +67,12 @@ class SynapticLayer(nn.Module, ABC):
                     "slicing inputs."
                 )
             gains = self.step_gains.to(out.dtype).view(-1, *([1] * (out.dim() - 1)))
-            out = out * gains
+            out, fresh = out * gains, True
         if bias is None:
             return out
         if self.bias_gains is None:
+            if fresh:
+                return map_steps(lambda block: block.add_(bias), out)
             return map_steps(lambda block: block + bias, out)
         gains = self.bias_gains.to(out.dtype).view(-1, *([1] * (out.dim() - 1)))
         return out + gains * bias
