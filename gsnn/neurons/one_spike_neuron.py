@@ -56,8 +56,11 @@ class OneSpikeNeuron(Neuron):
         theta = self.threshold.to(current.dtype)
         ladder = self.base ** -torch.arange(phases, dtype=current.dtype)
         ladder = ladder.view(-1, *([1] * potential.dim()))
-        crossed = potential >= self.shift * theta * ladder  # [K, *], monotone in k
-        first = crossed & (crossed.cumsum(dim=0) == 1)
+        crossed = potential >= self.shift * theta * ladder  # [K, *]
+        # the ladder falls with k, so crossed never turns false again: the first crossing
+        # is where it turns true (one pass, no running count)
+        first = crossed.clone()
+        first[1:] ^= crossed[:-1]
         return first.to(current.dtype)
 
     def extra_repr(self) -> str:

@@ -79,3 +79,27 @@ def test_bad_arguments_raise():
         OneSpikeNeuron(-1.0)
     with pytest.raises(ValueError, match="time axis"):
         OneSpikeNeuron(1.0)(torch.tensor(0.5))
+
+
+def first_crossing_by_counting(current, neuron):
+    """The previous implementation: the first phase whose running count of crossings is 1."""
+    potential = current.sum(dim=0)
+    ladder = neuron.base ** -torch.arange(current.shape[0], dtype=current.dtype)
+    ladder = ladder.view(-1, *([1] * potential.dim()))
+    crossed = potential >= neuron.shift * neuron.threshold.to(current.dtype) * ladder
+    return (crossed & (crossed.cumsum(dim=0) == 1)).to(current.dtype)
+
+
+@pytest.mark.parametrize("base", [2.0, 1.5, 3.0])
+def test_spikes_equal_the_running_count_formulation(base):
+    torch.manual_seed(0)
+    threshold = torch.rand(5, dtype=torch.float64) + 0.5
+    neuron = OneSpikeNeuron(threshold, base=base)
+    current = torch.randn(12, 40, 5, dtype=torch.float64) * 0.3
+    # potentials exactly on a ladder value fire there
+    ladder_value = neuron.shift * threshold * (base ** -torch.arange(12, dtype=torch.float64))[3]
+    current[:, 0] = 0.0
+    current[0, 0] = ladder_value
+    expected = first_crossing_by_counting(current, neuron)
+    assert torch.equal(neuron(current), expected)
+    assert torch.equal(neuron(current)[3, 0], torch.ones(5, dtype=torch.float64))
