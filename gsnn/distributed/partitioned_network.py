@@ -166,8 +166,9 @@ class DistributedSpikingNetwork(nn.Module):
         edge_weight (Tensor, optional): :math:`(|\mathcal{E}|,)` edge weights.
         partition (NodePartition, optional): who owns which nodes; defaults to equal
             contiguous blocks over the group.
-        group (ProcessGroup, optional): the ranks; defaults to the world (gloo on CPU; NCCL
-            on GPUs is untested).
+        group (ProcessGroup, optional): the ranks; defaults to the world. gloo on CPU is
+            tested; the exchange buffers are CPU tensors, so NCCL (GPUs) would need them
+            moved to the device and has not been run.
 
     Shapes:
         - **input:** this rank's node features :math:`(N_r, F)`

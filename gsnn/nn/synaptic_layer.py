@@ -5,7 +5,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from gsnn.nn.time_constant import map_steps
+from gsnn.nn.time_constant import is_time_constant, map_steps
 
 
 class SynapticLayer(nn.Module, ABC):
@@ -57,7 +57,8 @@ class SynapticLayer(nn.Module, ABC):
         """Apply the step gains and the bias schedule to a bias-free output ``[T, ...]``.
 
         ``fresh``: ``out`` is a new tensor of the layer's own (or a time-constant view of
-        one), so an every-step bias is added in place, without a second ``[T, ...]`` tensor.
+        one), so the bias is added in place, without a second ``[T, ...]`` tensor; so is the
+        output of the step gains.
         """
         if self.step_gains is not None:
             if self.step_gains.numel() != out.shape[0]:
@@ -75,6 +76,8 @@ class SynapticLayer(nn.Module, ABC):
                 return map_steps(lambda block: block.add_(bias), out)
             return map_steps(lambda block: block + bias, out)
         gains = self.bias_gains.to(out.dtype).view(-1, *([1] * (out.dim() - 1)))
+        if fresh and not is_time_constant(out):  # a time-constant view cannot take T biases
+            return out.add_(gains * bias)
         return out + gains * bias
 
 

@@ -81,3 +81,14 @@ def test_biases_added_in_place_give_the_bits_of_an_added_copy(network):
     constant = graph.x.unsqueeze(0).expand(8, -1, -1)  # analog input: one step computed
     linear = gsnn.nn.SpikingLinear(FEATURES, 3).double()
     assert torch.equal(linear(constant), linear.linear_map(constant) + linear.bias)
+
+
+def test_weighted_steps_add_their_bias_in_place_with_the_same_bits():
+    torch.manual_seed(0)
+    linear = gsnn.nn.SpikingLinear(4, 3).double()
+    linear.step_gains = 2.0 ** -torch.arange(5, dtype=torch.float64)
+    linear.bias_gains = torch.tensor([1.0, 0, 0, 0, 0], dtype=torch.float64)
+    for x in (torch.rand(5, 7, 4, dtype=torch.float64), torch.rand(7, 4).double().expand(5, 7, 4)):
+        steps = linear.linear_map(x) * linear.step_gains.view(-1, 1, 1)
+        expected = steps + linear.bias_gains.view(-1, 1, 1) * linear.bias
+        assert torch.equal(linear(x), expected)
