@@ -145,10 +145,17 @@ def run_rank(rank, world_size, store, items, args, output):
 
 
 def markdown(args, rows, world_size) -> str:
-    command = "python experiments/benchmark_distributed.py" + (
-        f" --ranks {args.ranks} --T {args.T} --repeats {args.repeats} --seed {args.seed} "
+    options = (
+        f"--T {args.T} --repeats {args.repeats} --seed {args.seed} "
         f"--random-nodes {args.random_nodes}"
     )
+    if "WORLD_SIZE" in os.environ:  # launched by torchrun
+        command = (
+            f"torchrun --nproc_per_node {world_size} experiments/benchmark_distributed.py "
+            + options
+        )
+    else:
+        command = f"python experiments/benchmark_distributed.py --ranks {args.ranks} {options}"
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [
         f"# One process vs {world_size} ranks over a node partition (gloo, CPU)",
