@@ -16,7 +16,9 @@ weights from the seed), calibrated on 20,000 nodes; all converted with qcfs at `
 analog input, no statistics. Without torchrun the script converts in one process and forks
 ``--ranks`` gloo ranks, one torch thread each. In every repeat rank 0 first runs the
 single-process SNN on the whole graph while the other ranks wait at a barrier, then all ranks
-run :class:`gsnn.distributed.DistributedSpikingNetwork` on their row blocks; times are the
+run :class:`gsnn.distributed.DistributedSpikingNetwork` on their blocks, once over the
+reverse Cuthill-McKee partition (``rcm``, the default) and once over contiguous row blocks
+of the node ids (``given``); times are the
 minima over ``--repeats`` (CPU: ``time.process_time`` of each rank's call; wall: from a
 common barrier to the last rank's end). The gathered logits are compared with the
 single-process ones bit for bit. The halo traffic is each layer's payload summed over ranks
@@ -38,7 +40,8 @@ from torch_geometric.data import Data
 import gsnn
 from gsnn.ann import GCN, train_node_classifier
 from gsnn.data import planetoid
-from gsnn.distributed import DistributedSpikingNetwork
+from gsnn.distributed import DistributedSpikingNetwork, NodePartition
+from gsnn.distributed.node_partition import ORDERS
 
 
 def workloads(args):
@@ -72,11 +75,13 @@ def timed(fn):
     return result, time.process_time() - started
 
 
-def measure(name, snn, data, repeats) -> dict:
-    """One workload on every rank (a collective); rank 0's dict holds the results."""
+def measure(name, snn, data, repeats, order) -> dict:
+    """One workload on every rank (a collective) over the partition of ``order``; rank 0's
+    dict holds the results."""
     rank, world_size = dist.get_rank(), dist.get_world_size()
-    ranks = DistributedSpikingNetwork(snn, data.edge_index, data.num_nodes)
-    x_local = data.x[ranks.rows]
+    partition = NodePartition.balanced(data.edge_index, data.num_nodes, world_size, order)
+    ranks = DistributedSpikingNetwork(snn, data.edge_index, data.num_nodes, partition=partition)
+    x_local = data.x[ranks.nodes]
     best = {"single_cpu": float("inf"), "cpu": float("inf"), "wall": float("inf")}
     with torch.no_grad():
         reference = snn(data.x, data.edge_index) if rank == 0 else None
@@ -117,6 +122,7 @@ def measure(name, snn, data, repeats) -> dict:
         return {}
     return {
         "name": name,
+        "order": order,
         "nodes": data.num_nodes,
         "edges": int(data.edge_index.shape[1]),
         "equal": bool(torch.equal(gathered, reference)),
@@ -136,7 +142,11 @@ def run_rank(rank, world_size, store, items, args, output):
             "gloo", init_method=f"file://{store}", rank=rank, world_size=world_size
         )
     try:
-        rows = [measure(name, snn, data, args.repeats) for name, snn, data in items]
+        rows = [
+            measure(name, snn, data, args.repeats, order)
+            for name, snn, data in items
+            for order in ORDERS
+        ]
         if rank == 0:
             Path(output).write_text(markdown(args, rows, world_size))
             print(f"wrote {output}")
@@ -162,48 +172,65 @@ def markdown(args, rows, world_size) -> str:
         "",
         f"Produced by `{command}` (see the script's docstring for the workloads). qcfs, "
         f"T = {args.T}, analog input, no statistics, one torch thread per rank, "
-        f"{world_size} contiguous row blocks of equal size. The machine has 2 cores and was "
+        f"{world_size} blocks of equal size of the reverse Cuthill-McKee node order (rcm, "
+        "the default) and of the given node ids (given: contiguous row blocks), measured in "
+        "turn. The machine has 2 cores and was "
         f"SHARED with other agents' jobs (load average 1, 5, 15 min at the end: {load}), so "
         "the ranks also competed with them and with each other: read the times as CPU cost, "
         "not as a speed-up measurement. NCCL (GPUs) is untested.",
         "",
-        "| workload | nodes | edges | logits equal to 1 process | 1 process CPU s | "
+        "| workload | partition | nodes | edges | logits equal to 1 process | 1 process CPU s | "
         "per-rank CPU s | 2-rank wall s | halo nodes per layer (sum over ranks) |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['name']} | {row['nodes']:,} | {row['edges']:,} | "
+            f"| {row['name']} | {row['order']} | {row['nodes']:,} | {row['edges']:,} | "
             f"{'yes, bitwise' if row['equal'] else 'NO'} | {row['single_cpu']:.4f} | "
             f"{' / '.join(f'{c:.4f}' for c in row['rank_cpu'])} | {row['wall']:.4f} | "
             f"{' / '.join(f'{n:,}' for n in row['halo_nodes'])} |"
         )
     lines += [
         "",
-        "Reading: the halo of a contiguous row block is nearly all of the other block on these "
-        "graphs (Cora's node order carries little locality, a random graph none), so every "
-        "rank computes its layers' node-wise maps for almost every node again: per-rank CPU "
-        "time and memory are not halved, and the wall time adds the exchange and the ranks' "
-        "competition for 2 shared cores. Binary spikes cross at 1/32 of their float32 size; "
-        "the first layer's analog input is most of the traffic. A locality-preserving "
-        "partition (METIS and the like, not installable here) would shrink the halo, the "
-        "repeated work and the traffic together.",
+        reading(rows),
         "",
         "Halo traffic per call, summed over ranks (binary spikes are sent 8 to a byte; the "
         "first layer sends the analog input once per call, not once per step):",
         "",
-        "| workload | layer | input | rows sent | bytes sent | float32 bytes of the same rows |",
-        "|---|---|---|---|---|---|",
+        "| workload | partition | layer | input | rows sent | bytes sent | "
+        "float32 bytes of the same rows |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         for layer, traffic in row["traffic"].items():
             kind = f"binary spikes, {row['steps']} steps" if traffic["binary"] else "analog, once"
             unpacked = traffic["values"] * 4
             lines.append(
-                f"| {row['name']} | {layer} | {kind} | {traffic['rows']:,} | "
+                f"| {row['name']} | {row['order']} | {layer} | {kind} | {traffic['rows']:,} | "
                 f"{traffic['bytes']:,} | {unpacked:,} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def reading(rows) -> str:
+    """What the partitions did to the halo, from the measured rows."""
+    halos = {}
+    for row in rows:
+        halos.setdefault((row["name"], row["nodes"]), {})[row["order"]] = row["halo_nodes"][0]
+    cuts = "; ".join(
+        f"{name}: {orders['given']:,} -> {orders['rcm']:,} of {nodes:,} nodes"
+        for (name, nodes), orders in halos.items()
+    )
+    return (
+        "Reading: a rank computes its layers' node-wise maps for its own nodes and again for "
+        "its halo, and receives the halo's rows, so the halo sets the repeated work and the "
+        "traffic. Halo of the first layer, contiguous blocks of the given ids -> blocks of "
+        f"the rcm order (sum over ranks): {cuts}. Cora's node order carries little locality "
+        "and rcm finds some; a random graph has none to find, so there the halo stays nearly "
+        "the whole other block under any balanced partition. The wall time adds the exchange "
+        "and the ranks' competition for 2 shared cores. Binary spikes cross at 1/32 of their "
+        "float32 size; the first layer's analog input is most of the traffic."
+    )
 
 
 def main():

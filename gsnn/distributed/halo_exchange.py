@@ -34,7 +34,8 @@ class HaloExchange:
         group (ProcessGroup, optional): the ranks of ``partition``.
 
     Attributes:
-        own (slice): where this rank's own nodes sit in the extended set.
+        own (slice or Tensor): where this rank's own nodes sit in the extended set (a slice
+            when they are contiguous there).
         bytes_sent (int): payload bytes this rank sent in its last call.
         values_sent (int): spikes or features this rank sent in its last call (before
             packing).
@@ -48,17 +49,20 @@ class HaloExchange:
         binary: bool,
         group: Optional[dist.ProcessGroup] = None,
     ) -> None:
-        rows = partition.rows(rank)
+        nodes = partition.nodes(rank)
         self.partition, self.binary, self.group = partition, binary, group
         self.num_extended = extended.numel()
-        start = int(torch.searchsorted(extended, rows.start))
-        self.own = slice(start, start + rows.stop - rows.start)
-        halo_mask = (extended < rows.start) | (extended >= rows.stop)
-        self.halo_positions = halo_mask.nonzero().squeeze(1)
-        halo = extended[self.halo_positions]  # sorted, so grouped by owner
-        self.recv_counts = torch.bincount(
-            partition.owners(halo), minlength=partition.world_size
-        ).tolist()
+        own = torch.searchsorted(extended, nodes)
+        contiguous = int(own[-1]) - int(own[0]) + 1 == own.numel()  # every rank owns a node
+        self.own = slice(int(own[0]), int(own[-1]) + 1) if contiguous else own
+        halo_mask = torch.ones(self.num_extended, dtype=torch.bool)
+        halo_mask[own] = False
+        halo_positions = halo_mask.nonzero().squeeze(1)
+        owners = partition.owners(extended[halo_positions])
+        by_owner = torch.sort(owners, stable=True).indices  # peers send in rank order
+        self.halo_positions = halo_positions[by_owner]
+        halo = extended[self.halo_positions]
+        self.recv_counts = torch.bincount(owners, minlength=partition.world_size).tolist()
         send_counts = torch.empty(partition.world_size, dtype=torch.long)
         dist.all_to_all_single(
             send_counts, torch.tensor(self.recv_counts, dtype=torch.long), group=group
@@ -66,7 +70,7 @@ class HaloExchange:
         self.send_counts = send_counts.tolist()
         requested = torch.empty(sum(self.send_counts), dtype=torch.long)
         dist.all_to_all_single(requested, halo, self.send_counts, self.recv_counts, group=group)
-        self.send_index = requested - rows.start  # rows of this rank asked for, per peer
+        self.send_index = torch.searchsorted(nodes, requested)  # own rows asked for, per peer
         self.bytes_sent = self.values_sent = 0
 
     @property

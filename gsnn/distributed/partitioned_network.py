@@ -100,38 +100,35 @@ def binary_spikes(node: fx.Node, modules: Dict[str, nn.Module]) -> bool:
     return isinstance(module, IFNeuron) and module.max_spikes_per_step == 1 and not module.signed
 
 
-def extended_rows(adjacency: GraphAdjacency, rows: slice) -> Tuple[Tensor, GraphAdjacency]:
-    r"""The extended node set of ``rows`` and the adjacency restricted to it.
+def extended_rows(adjacency: GraphAdjacency, nodes: Tensor) -> Tuple[Tensor, GraphAdjacency]:
+    r"""The extended node set of ``nodes`` and the adjacency restricted to it.
 
-    Returns the sorted global ids of the nodes in ``rows`` and of every source of an
-    entry in those rows, and the square adjacency over that set whose rows outside
-    ``rows`` are empty. Columns keep their order within a row, so each aggregation sums
-    its terms in the order of the whole graph's and gives the same bits.
+    Returns the sorted global ids of ``nodes`` (ascending global ids) and of every source of
+    an entry in their rows, and the square adjacency over that set whose other rows are
+    empty. Columns keep their order within a row, so each aggregation sums its terms in the
+    order of the whole graph's and gives the same bits.
 
     Shapes:
+        - **input:** ``nodes`` :math:`(N_r,)`
         - **output:** :math:`(|\mathcal{V}_r^+|,)` and :math:`(|\mathcal{V}_r^+|,
           |\mathcal{V}_r^+|)`
     """
     matrix = adjacency.matrix
     crow, col, values = matrix.crow_indices(), matrix.col_indices(), matrix.values()
-    first, last = int(crow[rows.start]), int(crow[rows.stop])
-    columns = col[first:last]
-    own = torch.arange(rows.start, rows.stop, dtype=columns.dtype)
-    extended = torch.unique(torch.cat([columns, own]))
-    before = int(torch.searchsorted(extended, rows.start))
-    after = extended.numel() - before - own.numel()
-    local_crow = torch.cat(
-        [
-            crow.new_zeros(before),
-            crow[rows.start : rows.stop + 1] - first,
-            crow.new_full((after,), last - first),
-        ]
+    starts, counts = crow[nodes], crow[nodes + 1] - crow[nodes]
+    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(
+        counts.cumsum(0) - counts, counts
     )
+    entries = torch.repeat_interleave(starts, counts) + offsets  # row by row, order kept
+    columns = col[entries]
+    extended = torch.unique(torch.cat([columns, nodes.to(columns.dtype)]))
     size = extended.numel()
+    row_counts = crow.new_zeros(size)
+    row_counts[torch.searchsorted(extended, nodes)] = counts
     local = torch.sparse_csr_tensor(
-        local_crow,
-        torch.searchsorted(extended, columns),
-        values[first:last],
+        torch.cat([crow.new_zeros(1), row_counts.cumsum(0)]),
+        torch.searchsorted(extended, columns).to(col.dtype),
+        values[entries],
         (size, size),
         check_invariants=False,  # built from a valid matrix, order kept
     )
@@ -141,8 +138,8 @@ def extended_rows(adjacency: GraphAdjacency, rows: slice) -> Tuple[Tensor, Graph
 class DistributedSpikingNetwork(nn.Module):
     r"""A converted graph network run by the ranks of a process group, each on its own nodes.
 
-    Rank :math:`r` holds the features of its row block of nodes
-    (:class:`NodePartition`) and returns their logits. Before every graph layer
+    Rank :math:`r` holds the features of its block of nodes (:attr:`nodes`, from a
+    :class:`NodePartition`) and returns their logits. Before every graph layer
     the ranks exchange the rows of their halo nodes (:class:`HaloExchange`): binary
     spikes packed eight to a byte, other spike values and the analog input in their
     dtype, a time-constant input once per call rather than once per step. Everything
@@ -164,15 +161,21 @@ class DistributedSpikingNetwork(nn.Module):
             ``adj_t``), global node ids.
         num_nodes (int): :math:`N`, the nodes of the whole graph.
         edge_weight (Tensor, optional): :math:`(|\mathcal{E}|,)` edge weights.
-        partition (NodePartition, optional): who owns which nodes; defaults to equal
-            contiguous blocks over the group.
+        partition (NodePartition, optional): who owns which nodes; defaults to
+            ``NodePartition.balanced(edge_index, num_nodes, world_size)``: equal blocks of the
+            reverse Cuthill-McKee order, whose halo is less than half the contiguous
+            blocks' on Cora (``experiments/results/benchmark_distributed.md``).
         group (ProcessGroup, optional): the ranks; defaults to the world. gloo on CPU is
             tested; the exchange buffers are CPU tensors, so NCCL (GPUs) would need them
             moved to the device and has not been run.
 
+    Attributes:
+        nodes (Tensor): :math:`(N_r,)` the ascending global ids of this rank's nodes.
+
     Shapes:
-        - **input:** this rank's node features :math:`(N_r, F)`
-        - **output:** this rank's logits :math:`(N_r, C)`
+        - **input:** this rank's node features :math:`(N_r, F)`, in the order of
+          :attr:`nodes` (``x[ranks.nodes]``)
+        - **output:** this rank's logits :math:`(N_r, C)`, in the same order
 
     Raises:
         ValueError: the network has ops a node partition cannot run
@@ -192,18 +195,18 @@ class DistributedSpikingNetwork(nn.Module):
         check_partitionable(network)
         self.network = network
         self.group = group
-        self.partition = partition or NodePartition.contiguous(
-            num_nodes, dist.get_world_size(group)
+        if is_sparse_adjacency(edge_index):
+            edge_index, edge_weight = edges_of_adjacency(edge_index, num_nodes)
+        check_edge_index(edge_index, num_nodes)
+        self.partition = partition or NodePartition.balanced(
+            edge_index, num_nodes, dist.get_world_size(group)
         )
         if self.partition.num_nodes != num_nodes:
             raise ValueError(
                 f"The partition covers {self.partition.num_nodes} nodes, the graph has {num_nodes}."
             )
         self.rank = dist.get_rank(group)
-        self.rows = self.partition.rows(self.rank)
-        if is_sparse_adjacency(edge_index):
-            edge_index, edge_weight = edges_of_adjacency(edge_index, num_nodes)
-        check_edge_index(edge_index, num_nodes)
+        self.nodes = self.partition.nodes(self.rank)
         self.graph_inputs = {"edge_index": edge_index, "edge_weight": edge_weight}
         dtype = next(p.dtype for p in network.body.parameters() if p.is_floating_point())
         modules = dict(network.body.named_modules())
@@ -215,7 +218,7 @@ class DistributedSpikingNetwork(nn.Module):
                 continue
             check_edge_weight(edge_weight, edge_index, layer.negative_edge_weights)
             whole = layer.build_adjacency(edge_index, edge_weight, num_nodes, dtype)
-            extended, self.adjacencies[node.target] = extended_rows(whole, self.rows)
+            extended, self.adjacencies[node.target] = extended_rows(whole, self.nodes)
             self.exchanges[node.target] = [
                 HaloExchange(
                     self.partition, self.rank, extended, binary_spikes(arg, modules), group
@@ -237,11 +240,10 @@ class DistributedSpikingNetwork(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         network = self.network
-        if x.dim() < 1 or x.shape[0] != self.rows.stop - self.rows.start:
+        if x.dim() < 1 or x.shape[0] != self.nodes.numel():
             raise ValueError(
-                f"Rank {self.rank} owns nodes {self.rows.start}..{self.rows.stop - 1} and "
-                f"needs their {self.rows.stop - self.rows.start} feature rows, got a tensor "
-                f"of shape {tuple(x.shape)}."
+                f"Rank {self.rank} owns {self.nodes.numel()} nodes and needs their feature "
+                f"rows, x[ranks.nodes], got a tensor of shape {tuple(x.shape)}."
             )
         names = [n.target for n in network.body.graph.nodes if n.op == "placeholder"][1:]
         inputs = (x, *(self.graph_inputs[name] for name in names))

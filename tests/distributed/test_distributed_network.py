@@ -19,7 +19,11 @@ from gsnn.distributed import (
 )
 
 T = 8
-# (name, model, method, options, steps per chunk, partition bounds)
+# every other node on rank 0: blocks that are not contiguous in the node ids
+INTERLEAVED = NodePartition(
+    torch.tensor([0, 20, 40]), torch.cat([torch.arange(0, 40, 2), torch.arange(1, 40, 2)])
+)
+# (name, model, method, options, steps per chunk, partition; None: the default)
 CASES = [
     (
         "gcn-qcfs",
@@ -29,7 +33,22 @@ CASES = [
         None,
         None,
     ),
-    ("sage-rate-chunked", lambda: GraphSAGE(FEATURES, HIDDEN, CLASSES), "rate", {}, 3, [0, 13, 40]),
+    (
+        "sage-rate-chunked",
+        lambda: GraphSAGE(FEATURES, HIDDEN, CLASSES),
+        "rate",
+        {},
+        3,
+        NodePartition(torch.tensor([0, 13, 40])),
+    ),
+    (
+        "sage-interleaved",
+        lambda: GraphSAGE(FEATURES, HIDDEN, CLASSES),
+        "rate",
+        {},
+        None,
+        INTERLEAVED,
+    ),
     (
         "gcn-one-spike",
         lambda: GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=4),
@@ -58,12 +77,10 @@ def rank_main(rank, world_size, store, results):
         out = {}
         for case in CASES:
             snn, graph = converted(case)
-            bounds = case[5]
-            partition = NodePartition(torch.tensor(bounds)) if bounds else None
             ranks = DistributedSpikingNetwork(
-                snn, graph.edge_index, graph.num_nodes, partition=partition
+                snn, graph.edge_index, graph.num_nodes, partition=case[5]
             )
-            logits = ranks(graph.x[ranks.rows])
+            logits = ranks(graph.x[ranks.nodes])
             out[case[0]] = (ranks.partition.gather(logits), ranks.halo_bytes, ranks.halo_nodes())
         torch.save(out, f"{results}.{rank}")
     finally:
@@ -118,6 +135,27 @@ def test_contiguous_partition_and_owners():
     assert partition.owners(torch.tensor([0, 3, 4, 9])).tolist() == [0, 0, 1, 2]
     with pytest.raises(ValueError, match="every rank needs at least one node"):
         NodePartition.contiguous(2, 3)
+
+
+def test_rcm_partition_cuts_a_shuffled_path_once():
+    # a path of 12 nodes under shuffled ids: the best 2-way cut leaves one halo node per rank
+    ids = torch.randperm(12, generator=torch.Generator().manual_seed(0))
+    edge_index = torch.stack([ids[:-1], ids[1:]])
+    partition = NodePartition.balanced(edge_index, 12, 2)
+    owner = partition.owners(ids)
+    assert owner.tolist() == [int(owner[0])] * 6 + [1 - int(owner[0])] * 6
+    for rank in range(2):
+        assert torch.equal(partition.nodes(rank), torch.sort(ids[owner == rank]).values)
+    assert NodePartition.balanced(edge_index, 12, 2, order="given").order is None
+    with pytest.raises(ValueError, match="Unknown node order 'metis'"):
+        NodePartition.balanced(edge_index, 12, 2, order="metis")
+
+
+def test_partition_orders_are_checked():
+    with pytest.raises(ValueError, match="every node id exactly once"):
+        NodePartition(torch.tensor([0, 2, 4]), torch.tensor([0, 1, 1, 3]))
+    with pytest.raises(ValueError, match="each rank's nodes in ascending order"):
+        NodePartition(torch.tensor([0, 2, 4]), torch.tensor([1, 0, 2, 3]))
 
 
 class SGModel(nn.Module):
