@@ -110,9 +110,9 @@ data set and model, run one after another,
         --variants "qcfs L=8" "two-phase L=8" css --T 8 --workers 1 \
         --output experiments/results/node_classification_wider
 
-in the order Photo GCN, Actor GCN, Actor SAGE, Computers GCN, Photo SAGE (the *seeds*
-column says how many seeds of each finished in the session's time; the table lists every
-data set and model of which none did), then
+in the order Photo GCN, Actor GCN, Actor SAGE, Computers GCN (all five seeds of each), then
+Photo SAGE, stopped unfinished at the end of the session (the table lists every data set and
+model without a finished run), then
 
     python experiments/node_classification.py --summarise-only \
         --datasets Photo Computers CS Actor --seeds 0 1 2 3 4 --T 8 \
