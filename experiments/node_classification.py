@@ -111,8 +111,8 @@ data set and model, run one after another,
         --output experiments/results/node_classification_wider
 
 in the order Photo GCN, Actor GCN, Actor SAGE, Computers GCN (all five seeds of each), then
-Photo SAGE, stopped unfinished at the end of the session (the table lists every data set and
-model without a finished run), then
+Photo SAGE (seeds 0-2 finished in a later session; the run was stopped during seed 3; the
+table lists every data set and model without a finished run), then
 
     python experiments/node_classification.py --summarise-only \
         --datasets Photo Computers CS Actor --seeds 0 1 2 3 4 --T 8 \
