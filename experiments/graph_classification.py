@@ -80,7 +80,7 @@ from torch_geometric.nn import (
 
 import gsnn
 from gsnn.ann import QCFS, graph_accuracy, train_graph_classifier
-from gsnn.data import tu_dataset
+from gsnn.data import tu_dataset, without_edge_features
 
 RESULTS = Path(__file__).parent / "results"
 RELU_RUNS = [
@@ -212,14 +212,6 @@ class GINNet(nn.Module):
 
 
 MODELS = {"add": SumReadoutNet, "mean": MeanReadoutGCN, "max": MaxReadoutNet, "gin": GINNet}
-
-
-def without_edge_attr(data):
-    """These models read no edge features; MUTAG's edge labels (data.edge_attr) are removed
-    so that the converter, which refuses to drop a graph input silently, is not asked to."""
-    data = data.clone()
-    del data.edge_attr
-    return data
 
 
 def stratified_folds(labels, folds, seed):
@@ -554,7 +546,7 @@ def main():
             for name in args.datasets:
                 dataset = tu_dataset(name, args.root)
                 if "edge_attr" in dataset[0]:
-                    dataset.transform = without_edge_attr
+                    dataset.transform = without_edge_features
                 labels = torch.tensor([int(g.y) for g in dataset])
                 folds = stratified_folds(labels, args.folds, args.seed)
                 for model_name in args.models:

@@ -24,6 +24,7 @@ from gsnn.data import (
     planetoid,
     tu_dataset,
     webkb,
+    without_edge_features,
 )
 
 Loader = Callable[[str, int], Any]
@@ -56,12 +57,7 @@ def _webkb(name: str) -> Loader:
 
 def _tu(name: str) -> Loader:
     def load(root: str, seed: int) -> List[Data]:
-        graphs = []
-        for graph in tu_dataset(name, root=root):
-            graph = graph.clone()
-            del graph.edge_attr  # the models read no edge features; the converter would refuse
-            graphs.append(graph)
-        return graphs
+        return [without_edge_features(graph) for graph in tu_dataset(name, root=root)]
 
     return load
 

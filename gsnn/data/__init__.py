@@ -8,7 +8,7 @@ from gsnn.data.mnist import mnist
 from gsnn.data.per_class_split import per_class_random_split
 from gsnn.data.planetoid import planetoid
 from gsnn.data.shchur import amazon, coauthor
-from gsnn.data.tu_dataset import tu_dataset
+from gsnn.data.tu_dataset import tu_dataset, without_edge_features
 from gsnn.data.webkb import webkb
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "planetoid",
     "random_crop_flip",
     "tu_dataset",
+    "without_edge_features",
     "webkb",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch_geometric.transforms as T
+from torch_geometric.data import Data
 from torch_geometric.datasets import TUDataset
 from torch_geometric.utils import degree
 
@@ -24,6 +25,17 @@ TU_FILE_KINDS = (
     "graph_attributes",
 )
 REQUIRED_KINDS = 3
+
+
+def without_edge_features(graph: Data) -> Data:
+    """A copy of ``graph`` without ``edge_attr``, for models that read no edge features
+    (the converter refuses a graph input that no forward parameter takes).
+
+    Use it as the data set's ``transform``: ``dataset.transform = without_edge_features``.
+    """
+    graph = graph.clone()
+    del graph.edge_attr
+    return graph
 
 
 def tu_dataset(name: str, root: str | Path = "datasets/") -> TUDataset:

@@ -11,7 +11,7 @@ from torch_geometric.nn import GraphConv, global_add_pool
 
 import gsnn
 from gsnn.ann import QCFS, train_graph_classifier
-from gsnn.data import DatasetUnavailableError, tu_dataset
+from gsnn.data import DatasetUnavailableError, tu_dataset, without_edge_features
 from gsnn.data.mirror import MIRROR_ENV_VAR
 
 tu_module = importlib.import_module("gsnn.data.tu_dataset")
@@ -66,17 +66,11 @@ class MutagNet(nn.Module):
         return self.lin(global_add_pool(self.act(self.conv(x, edge_index)), batch))
 
 
-def without_edge_attr(data):
-    data = data.clone()
-    del data.edge_attr  # the model reads no edge features
-    return data
-
-
 @needs_mirror
 def test_mutag_sum_readout_converts_exactly_with_qcfs_at_T_equal_L(tmp_path):
     torch.manual_seed(0)
     dataset = tu_dataset("MUTAG", root=tmp_path)
-    dataset.transform = without_edge_attr
+    dataset.transform = without_edge_features
     model = train_graph_classifier(
         MutagNet(), DataLoader(dataset, batch_size=64, shuffle=True), epochs=5
     )
