@@ -14,10 +14,13 @@ measures, one phase after the other: the PyG ANN forward, the conversion (calibr
 (``0``: the subgraph they induce; random graphs of degree 10 reach nearly every node in the
 3 hops of the exact default), agreement check included;
 ``--whole-graph-calibration`` adds a conversion that calibrates on every node) and the SNN
-call (no statistics). Times are CPU seconds (``time.process_time``) and wall seconds; memory
-is the peak resident set of the phase (``VmHWM``, reset before each phase through
-``/proc/self/clear_refs``), so it includes the graph itself. The machine's load average is
-recorded: other jobs share its cores.
+call (no statistics; ``--steps-per-chunk`` and ``--nodes-per-block`` set the network's
+``steps_per_chunk`` and ``nodes_per_block``). ``--ann-max-nodes`` skips the PyG ANN
+forward on larger graphs (recorded as skipped): on this shared 24 GiB machine it would
+run the others' jobs out of memory. Times are CPU seconds (``time.process_time``) and wall
+seconds; memory is the peak resident set of the phase (``VmHWM``, reset before each phase
+through ``/proc/self/clear_refs``), so it includes the graph itself. The machine's load
+average is recorded: other jobs share its cores.
 """
 
 import argparse
@@ -70,7 +73,10 @@ def one_size(args) -> dict:
     model = GCN(args.features, 64, 10, activation="qcfs", qcfs_levels=args.T).eval()
     results = {"nodes": num_nodes, "edges": int(edge_index.shape[1])}
     with torch.no_grad():
-        phase(results, "ann_forward", lambda: model(data.x, data.edge_index))
+        if args.ann_max_nodes is None or num_nodes <= args.ann_max_nodes:
+            phase(results, "ann_forward", lambda: model(data.x, data.edge_index))
+        else:
+            results["ann_forward_skipped"] = True
         if args.whole_graph_calibration:
             phase(results, "convert_whole_graph", lambda: gsnn.convert(model, data, T=args.T))
         snn = phase(
@@ -85,6 +91,8 @@ def one_size(args) -> dict:
             ),
         )
         snn.record_stats = False
+        snn.steps_per_chunk = args.steps_per_chunk
+        snn.nodes_per_block = args.nodes_per_block
         phase(results, "snn_call", lambda: snn(data.x, data.edge_index))
         phase(results, "snn_second_call", lambda: snn(data.x, data.edge_index))
     results["agreement_on_calibration_nodes"] = snn.conversion_check["agreement"]
@@ -102,6 +110,11 @@ def markdown(args, rows, load) -> str:
             else ""
         )
         + (" --whole-graph-calibration" if args.whole_graph_calibration else "")
+        + "".join(
+            f" --{flag.replace('_', '-')} {getattr(args, flag)}"
+            for flag in ("steps_per_chunk", "nodes_per_block", "ann_max_nodes")
+            if getattr(args, flag) is not None
+        )
     )
     lines = [
         "# Scale: converting and running a GCN SNN on large random graphs",
@@ -110,14 +123,21 @@ def markdown(args, rows, load) -> str:
         f"{args.features}-64-10 with QCFS L = T, untrained, method qcfs, T = {args.T}, analog "
         f"input, 1 torch thread, calibration on {args.calibration_nodes:,} nodes' "
         + ("induced subgraph" if args.calibration_hops == 0 else "k-hop subgraph")
-        + "). CPU s = time.process_time of the phase, peak GB = the process's peak "
-        "resident memory during the phase (graph included). Load average before / after "
+        + f"; steps per chunk {args.steps_per_chunk or 'all'}, nodes per block "
+        f"{args.nodes_per_block or 'all'}). CPU s = time.process_time of the phase, peak GB = "
+        "the process's peak resident memory during the phase (graph included). Load average "
+        "before / after "
         f"(1, 5, 15 min): {load[0]} / {load[1]} on 2 cores shared with other jobs.",
         "",
         "| nodes | edges | phase | CPU s | wall s | peak GB |",
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
+        if row.get("ann_forward_skipped"):
+            lines.append(
+                f"| {row['nodes']:,} | {row['edges']:,} | ann_forward | skipped "
+                f"(--ann-max-nodes {args.ann_max_nodes:,}) | | |"
+            )
         for name, value in row.items():
             if isinstance(value, dict):
                 lines.append(
@@ -153,6 +173,14 @@ def main():
         help="hops around the calibration nodes (default exact; 0: their induced subgraph)",
     )
     parser.add_argument("--whole-graph-calibration", action="store_true")
+    parser.add_argument("--steps-per-chunk", type=int, default=None)
+    parser.add_argument("--nodes-per-block", type=int, default=None)
+    parser.add_argument(
+        "--ann-max-nodes",
+        type=int,
+        default=None,
+        help="skip the PyG ANN forward on graphs with more nodes (default: never skip)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one-size", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--output", default=None, help="markdown file to write")
@@ -171,6 +199,9 @@ def main():
         argv += ["--seed", str(args.seed)] + (
             ["--whole-graph-calibration"] if args.whole_graph_calibration else []
         )
+        for flag in ("steps_per_chunk", "nodes_per_block", "ann_max_nodes"):
+            if getattr(args, flag) is not None:
+                argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         done = subprocess.run(argv, capture_output=True, text=True, check=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(rows[-1], file=sys.stderr)

@@ -12,6 +12,8 @@ from gsnn.convert.input_binding import InputBinding
 from gsnn.convert.output_ops import OutputOp
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
+from gsnn.nn.graph_adjacency import node_blocks
+from gsnn.nn.running_max_aggregation import RunningMaxAggregation
 from gsnn.nn.structural_op import StructuralOp
 from gsnn.nn.synaptic_layer import SynapticLayer
 from gsnn.nn.time_constant import shares_storage
@@ -37,7 +39,9 @@ class SpikingNetwork(nn.Module):
     :meth:`plan_chunks` choose it for a memory budget. Neurons (and max pooling)
     carry their state from chunk to chunk, so outputs and statistics equal a
     single pass; the input code is generated chunk by chunk too
-    (:meth:`~gsnn.coding.Coder.chunks`).
+    (:meth:`~gsnn.coding.Coder.chunks`). On large graphs, :attr:`nodes_per_block`
+    also aggregates along the edges in row blocks of the adjacency, which drops
+    the two :math:`(N, T \cdot F)` temporaries of every propagation (any method).
 
     One network may be called from several threads. The state of a run lives
     on its modules (membranes, statistics hooks, a cached adjacency), so calls
@@ -67,6 +71,8 @@ class SpikingNetwork(nn.Module):
             inputs on as they are.
     """
 
+    # networks saved before nodes_per_block existed load with its default
+    _nodes_per_block: Optional[int] = None
     # not saved by gsnn.save, pickled or deep-copied: made again by _init_transient
     transient_attributes: ClassVar[Tuple[str, ...]] = ("_lock", "_last_call", "_checked_input")
 
@@ -189,14 +195,38 @@ class SpikingNetwork(nn.Module):
 
     @steps_per_chunk.setter
     def steps_per_chunk(self, value: Optional[int]) -> None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError(f"steps_per_chunk must be a positive int or None, got {value!r}.")
-        if value is not None and value < 1:
-            raise ValueError(f"steps_per_chunk must be >= 1, got {value}.")
-        if value is not None:
+        if _check_optional_count("steps_per_chunk", value) is not None:
             self._streamable_modules()  # refuses windowed methods now, not at the next call
         with self._lock:
             self._steps_per_chunk = value
+
+    @property
+    def nodes_per_block(self) -> Optional[int]:
+        """Target nodes aggregated per block of adjacency rows, one step at a time
+        (``None``: all nodes and steps in one sparse matmul, the default).
+
+        Outputs equal the unblocked run bit for bit. Setting it refuses networks with
+        an aggregation that does not go through the adjacency (``aggr='max'``), which
+        would run unblocked.
+        """
+        return self._nodes_per_block
+
+    @nodes_per_block.setter
+    def nodes_per_block(self, value: Optional[int]) -> None:
+        if _check_optional_count("nodes_per_block", value) is not None:
+            unblocked = [
+                name
+                for name, module in self.body.named_modules()
+                if isinstance(module, RunningMaxAggregation)
+            ]
+            if unblocked:
+                raise ValueError(
+                    f"The max aggregation(s) {unblocked} do not aggregate through the "
+                    "adjacency and cannot run in node blocks; set nodes_per_block = None "
+                    "(steps_per_chunk still bounds their memory)."
+                )
+        with self._lock:
+            self._nodes_per_block = value
 
     @property
     def latency_steps(self) -> int:
@@ -262,14 +292,19 @@ class SpikingNetwork(nn.Module):
             inputs = self.body_inputs(*args, **kwargs)
             self._check_inputs(inputs)
             chunk = self.steps_per_chunk or self.steps
-            if self.record_stats:
-                with StatsRecorder(self.body, self.energy_model) as recorder:
-                    currents = self._simulate(inputs, chunk, recorder)
-                recorder.stats.time_steps = self.T
-                self.last_stats = recorder.stats
-            else:
-                currents = self._simulate(inputs, chunk)
+            with node_blocks(self.nodes_per_block):
+                currents = self._run(inputs, chunk)
             return self._decode(currents)
+
+    def _run(self, inputs: Sequence, chunk: int) -> Tensor:
+        """:meth:`_simulate` with statistics when :attr:`record_stats` is set."""
+        if self.record_stats:
+            with StatsRecorder(self.body, self.energy_model) as recorder:
+                currents = self._simulate(inputs, chunk, recorder)
+            recorder.stats.time_steps = self.T
+            self.last_stats = recorder.stats
+            return currents
+        return self._simulate(inputs, chunk)
 
     def forward_stepwise(self, *args, **kwargs) -> Tensor:
         """Simulate one step at a time through the same ops (streaming mode).
@@ -402,6 +437,15 @@ class SpikingNetwork(nn.Module):
 
     def extra_repr(self) -> str:
         return f"T={self.T}, method={self.method!r}, latency_steps={self.latency_steps}"
+
+
+def _check_optional_count(name: str, value) -> Optional[int]:
+    """Return ``value`` if it is ``None`` or an int >= 1; otherwise raise ``ValueError``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be a positive int or None, got {value!r}.")
+    if value is not None and value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}.")
+    return value
 
 
 class _OutputBytes(fx.Interpreter):

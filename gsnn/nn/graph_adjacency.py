@@ -1,8 +1,10 @@
 """Sparse adjacency used by every spiking graph layer, and time-stacked propagation."""
 
 import warnings
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -10,6 +12,23 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_edge_index
 
 from gsnn.nn.time_constant import map_steps
+
+# rows of the adjacency aggregated per block by GraphAdjacency.propagate (None: all at once)
+_rows_per_block: ContextVar[Optional[int]] = ContextVar("rows_per_block", default=None)
+
+
+@contextmanager
+def node_blocks(rows: Optional[int]) -> Iterator[None]:
+    """Within the block, :meth:`GraphAdjacency.propagate` aggregates ``rows`` target
+    nodes at a time and one step at a time (``None``: every row and step in one matmul).
+
+    Per context (thread), so concurrent calls with different settings do not mix.
+    """
+    token = _rows_per_block.set(rows)
+    try:
+        yield
+    finally:
+        _rows_per_block.reset(token)
 
 
 def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
@@ -219,4 +238,37 @@ class GraphAdjacency:
             out = torch.sparse.mm(self.matrix, stacked)
             return out.reshape(nodes, steps, features).permute(1, 0, 2)
 
+        rows = _rows_per_block.get()
+        if rows is not None and rows < x.shape[1]:
+            return map_steps(lambda block: self._propagate_in_blocks(block, rows), x)
         return map_steps(aggregate, x)
+
+    def _propagate_in_blocks(self, x: Tensor, rows: int) -> Tensor:
+        r""":meth:`propagate` over blocks of ``rows`` target nodes, one step at a time.
+
+        Each block is a CSR view of the adjacency's rows; besides input and output, the
+        only temporary is one block's result :math:`(\text{rows}, F)`, where the single
+        matmul needs two :math:`(N, T \cdot F)` copies. Every output row sums the same
+        entries in the same order, so the result equals :meth:`propagate`'s bit for bit
+        (tested).
+        """
+        steps, nodes, features = x.shape
+        out = x.new_empty(steps, nodes, features)
+        crow, col, values = (
+            self.matrix.crow_indices(),
+            self.matrix.col_indices(),
+            self.matrix.values(),
+        )
+        for start in range(0, nodes, rows):
+            stop = min(start + rows, nodes)
+            first, last = int(crow[start]), int(crow[stop])
+            block = torch.sparse_csr_tensor(
+                crow[start : stop + 1] - first,
+                col[first:last],
+                values[first:last],
+                (stop - start, nodes),
+                check_invariants=False,  # a slice of this matrix's own indices
+            )
+            for step in range(steps):
+                out[step, start:stop] = torch.sparse.mm(block, x[step])
+        return out
