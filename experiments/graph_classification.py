@@ -309,15 +309,16 @@ def group_rows(rows):
 def summarise(rows):
     lines = [
         "| dataset | epochs | model | ANN | method | T | folds | ANN acc. % | SNN acc. % "
-        "| loss pts | agreement % | spikes/graph | SOPs/graph | SNN nJ/graph | ANN nJ/graph |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| loss pts | agreement % | spikes/graph | SOPs/graph | SNN nJ/graph | ANN nJ/graph "
+        "| energy SNN/ANN |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (dataset, epochs, model, ann, label, T), group in group_rows(rows).items():
         done = [r for r in group if "error" not in r]
         if not done:
             lines.append(
                 f"| {dataset} | {epochs} | {model} | {ann} | {label} | {T} | 0 | refused: "
-                f"{group[0]['error'][:120]} |||||||||"
+                f"{group[0]['error'][:120]} ||||||||||"
             )
             continue
         ann_acc = mean_std([100 * r["ann_accuracy"] for r in done])
@@ -328,11 +329,12 @@ def summarise(rows):
         sops = mean_std([r["synaptic_ops_per_graph"] for r in done])[0]
         energy = mean_std([r["energy_per_graph_pj"] / 1e3 for r in done])[0]
         ann_energy = mean_std([r["ann_energy_per_graph_pj"] / 1e3 for r in done])[0]
+        ratio = mean_std([r["energy_per_graph_pj"] / r["ann_energy_per_graph_pj"] for r in done])[0]
         lines.append(
             f"| {dataset} | {epochs} | {model} | {ann} | {label} | {T} | {len(done)} "
             f"| {ann_acc[0]:.2f} ± {ann_acc[1]:.2f} | {snn_acc[0]:.2f} ± {snn_acc[1]:.2f} "
             f"| {loss[0]:+.2f} ± {loss[1]:.2f} | {agree[0]:.2f} ± {agree[1]:.2f} "
-            f"| {spikes:.0f} | {sops:.3g} | {energy:.3g} | {ann_energy:.3g} |"
+            f"| {spikes:.0f} | {sops:.3g} | {energy:.3g} | {ann_energy:.3g} | {ratio:.3f} |"
         )
     return lines
 
@@ -445,7 +447,8 @@ refused with that reason and the fold is missing from its qcfs / two-phase rows.
 **Statistics per graph.** spikes/graph, SOPs/graph and SNN nJ/graph are
 `SpikeStats.per_graph` / `energy_per_graph_pj` averaged over the test graphs of a fold
 (a pooled layer's events are charged to the graph they read), then over folds; ANN nJ/graph
-is the ANN's MAC energy of the same test fold divided by its graphs.
+is the ANN's MAC energy of the same test fold divided by its graphs; energy SNN/ANN is
+their ratio on each fold (both over the same test graphs), averaged over folds.
 
 **max pool and css.** `global_max_pool` takes the max of running spike counts, which is
 exact only for codes whose value is the count; css weights spikes by their time, so its

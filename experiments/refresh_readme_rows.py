@@ -52,6 +52,11 @@ class ResultsTable:
         summary (tuple of int): the cell copied into each of ``SUMMARY_COLUMNS``, in order.
         preferred (tuple of int): integer cells; where several rows fit one summary row,
             the one with the largest of them (in this order) is copied.
+        width (int, optional): the number of cells of a results row, where the file has
+            other tables whose rows start with the same data sets (they are not quoted).
+        units (tuple of str, optional): appended to the copied cells, one per
+            ``SUMMARY_COLUMNS`` entry, where a cell measures something other than its
+            summary column says (say spikes per graph in *spikes/neuron*).
     """
 
     file: str
@@ -59,6 +64,8 @@ class ResultsTable:
     key: tuple[int, ...]
     summary: tuple[int, ...]
     preferred: tuple[int, ...]
+    width: int | None = None
+    units: tuple[str, ...] = ("",) * len(SUMMARY_COLUMNS)
 
 
 # node rows: dataset, model, method, T, latency, seeds, ReLU ANN, method ANN, SNN, loss, ...
@@ -76,6 +83,17 @@ TABLES = (
         key=(0, 1, 2, 3, 4, 5, 7),  # dataset, model, method, ANN weights, T, latency, images
         summary=(0, 1, 2, 4, 6, 8, 9, 10, 11, 13),
         preferred=(7, 6),  # the full test set where it was run, then the most seeds
+    ),
+    ResultsTable(
+        "graph_classification.md",
+        ("MUTAG", "PROTEINS", "NCI1", "ENZYMES", "IMDB-BINARY"),
+        # the "All runs" rows: dataset, epochs, model, ANN, method, T, folds, ANN, SNN,
+        # loss, agreement, spikes/graph, SOPs/graph, SNN nJ, ANN nJ, energy SNN/ANN
+        key=(0, 1, 2, 3, 4, 5),
+        summary=(0, 2, 4, 5, 6, 7, 8, 9, 11, 15),
+        preferred=(6,),
+        width=16,
+        units=("", "", "", "", "", "", "", "", " /graph", ""),  # no neuron count per graph
     ),
 )
 TABLE_OF = {dataset: table for table in TABLES for dataset in table.datasets}
@@ -99,7 +117,17 @@ def key_of(row: str) -> tuple[str, ...]:
 def summary_cells(row: str) -> tuple[str, ...]:
     """The cells of a results row that a README summary row copies, in its column order."""
     columns = cells(row)
-    return tuple(columns[i] for i in table_of(columns).summary)
+    table = table_of(columns)
+    return tuple(columns[i] + unit for i, unit in zip(table.summary, table.units, strict=True))
+
+
+def is_results_row(line: str) -> bool:
+    """Whether ``line`` is a row of a results table (not of another table of its file)."""
+    if not ROW.match(line):
+        return False
+    columns = cells(line)
+    width = table_of(columns).width
+    return width is None or len(columns) == width
 
 
 def results_rows() -> list[str]:
@@ -109,7 +137,7 @@ def results_rows() -> list[str]:
         for name in dict.fromkeys(table.file for table in TABLES)
         if (RESULTS / name).exists()
         for line in (RESULTS / name).read_text().splitlines()
-        if ROW.match(line)
+        if is_results_row(line)
     ]
 
 
