@@ -442,7 +442,10 @@ acc. column; the calibration warned of a GIN layer that never activated on an NC
 those rows show that the models convert and how closely the SNN follows its ANN, not
 classifiers worth using; training them properly (batch norm, the paper's 350 epochs) is
 left open. Where a QCFS ANN learnt a non-positive bound lambda, its conversions were
-refused with that reason and the fold is missing from its qcfs / two-phase rows.
+refused with that reason and the fold is missing from its qcfs / two-phase rows (2 NCI1
+gin folds); these folds ran before QCFS used its bound as |lambda| (a step past zero now
+leaves a positive staircase that converts; a rerun of them would differ, the other folds
+are unchanged).
 
 **Statistics per graph.** spikes/graph, SOPs/graph and SNN nJ/graph are
 `SpikeStats.per_graph` / `energy_per_graph_pj` averaged over the test graphs of a fold

@@ -10,13 +10,18 @@ class QCFS(nn.Module):
     r"""The QCFS staircase with :math:`L` levels and a trainable upper bound :math:`\lambda`.
 
     .. math::
-        h(z) = \lambda \cdot \mathrm{clip}\left(
-        \frac{1}{L}\left\lfloor \frac{zL}{\lambda} + \varphi \right\rfloor, 0, 1\right)
+        h(z) = |\lambda| \cdot \mathrm{clip}\left(
+        \frac{1}{L}\left\lfloor \frac{zL}{|\lambda|} + \varphi \right\rfloor, 0, 1\right)
 
-    The floor passes gradients straight through. An IF neuron with threshold
-    :math:`\lambda`, soft reset and :math:`v_0 = \lambda/2` reproduces it
-    exactly at :math:`T = L` for constant input (methods.md O1/O5). The floor
-    rounds ties half up, as the neuron does.
+    The floor passes gradients straight through. The bound is used as
+    :math:`|\lambda|`, as the dual-phase code's clip and quantiser use theirs
+    (:class:`TClamp`, :class:`NoisyQC`): a gradient step that carries the parameter
+    past zero leaves a staircase with a positive bound, which an IF neuron can
+    reproduce, instead of a non-positive one that no neuron can. While
+    :math:`\lambda > 0` this is Bu et al.'s :math:`h` with the same values and
+    gradients. An IF neuron with threshold :math:`|\lambda|`, soft reset and
+    :math:`v_0 = |\lambda|/2` reproduces it exactly at :math:`T = L` for constant
+    input (methods.md O1/O5). The floor rounds ties half up, as the neuron does.
 
     Args:
         levels (int): quantisation levels :math:`L \geq 1`. (default: ``8``)
@@ -53,9 +58,10 @@ class QCFS(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if not self.initialised:
             self._initialise_from(x)
-        scaled = x * self.levels / self.threshold + self.phase
+        bound = self.threshold.abs()
+        scaled = x * self.levels / bound + self.phase
         floored = scaled + (torch.floor(scaled) - scaled).detach()
-        return torch.clamp(floored / self.levels, 0, 1) * self.threshold
+        return torch.clamp(floored / self.levels, 0, 1) * bound
 
     def extra_repr(self) -> str:
         return f"levels={self.levels}, threshold={self.threshold.item():.4g}, phase={self.phase}"

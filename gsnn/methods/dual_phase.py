@@ -104,11 +104,6 @@ class DualPhaseMethod(ConversionMethod):
                 f"{site.kind} site '{site.name}' has a zero bound lambda; an IF neuron needs "
                 "a threshold > 0."
             )
-        if problem is None and site.kind == "qcfs" and float(site.module.threshold.detach()) < 0:
-            return (
-                f"QCFS site '{site.name}' has a negative bound lambda; retrain so that it "
-                "stays positive."
-            )
         return problem
 
     def threshold(self, site: ActivationSite) -> Tensor:

@@ -35,23 +35,6 @@ def check_channel_wise(method: str, channel_wise: bool) -> bool:
     return channel_wise
 
 
-def qcfs_bound_problem(site: "ActivationSite") -> Optional[str]:
-    r"""Why a QCFS site's bound :math:`\lambda` cannot be a threshold (``None`` if it can).
-
-    A bound :math:`\lambda \le 0` makes QCFS a non-positive staircase; an IF neuron with
-    threshold :math:`|\lambda|` would not reproduce it, so methods that use the bound as
-    the threshold refuse the site instead of converting it into a different function.
-    """
-    bound = float(site.module.threshold.detach())
-    if bound > 0:
-        return None
-    return (
-        f"QCFS site '{site.name}' has a non-positive bound lambda = {bound:g}; an IF neuron "
-        "needs a threshold > 0. Retrain (e.g. a smaller learning rate for lambda) so that "
-        "lambda stays positive."
-    )
-
-
 def percentile_threshold(
     site: "ActivationSite", percentile: float, channel_wise: bool = False
 ) -> Tensor:

@@ -1,10 +1,8 @@
 """QCFS conversion (Bu et al., ICLR 2022)."""
 
-from typing import Optional
-
 from torch import Tensor, nn
 
-from gsnn.methods.method import ActivationSite, ConversionMethod, qcfs_bound_problem
+from gsnn.methods.method import ActivationSite, ConversionMethod
 from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron
 
@@ -21,14 +19,8 @@ class QCFSMethod(ConversionMethod):
     accepted_activations = ("qcfs",)
     training_hint = "train with gsnn.ann.QCFS in place of ReLU."
 
-    def check_site(self, site: ActivationSite) -> Optional[str]:
-        problem = super().check_site(site)
-        if problem is None:
-            return qcfs_bound_problem(site)
-        return problem
-
     def threshold(self, site: ActivationSite) -> Tensor:
-        return site.module.threshold.detach().clone()
+        return site.module.threshold.detach().abs().clone()
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:
         return IFNeuron(threshold, v0=threshold / 2, reset="soft")

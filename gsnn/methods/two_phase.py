@@ -1,7 +1,5 @@
 """Two-phase conversion: integrate a whole window, then fire (SpikeConverter, AAAI 2022) [R]."""
 
-from typing import Optional
-
 from torch import Tensor, nn
 
 from gsnn.methods.method import (
@@ -9,7 +7,6 @@ from gsnn.methods.method import (
     ConversionMethod,
     check_percentile,
     percentile_threshold,
-    qcfs_bound_problem,
 )
 from gsnn.methods.registry import register_method
 from gsnn.neurons import IFNeuron, TwoPhaseNeuron
@@ -55,15 +52,9 @@ class TwoPhaseMethod(ConversionMethod):
             raise ValueError(f"two-phase: signed must be True or False, got {signed!r}.")
         self.signed = signed
 
-    def check_site(self, site: ActivationSite) -> Optional[str]:
-        problem = super().check_site(site)
-        if problem is None and site.kind == "qcfs":
-            return qcfs_bound_problem(site)
-        return problem
-
     def threshold(self, site: ActivationSite) -> Tensor:
         if site.kind == "qcfs":
-            return site.module.threshold.detach().clone()
+            return site.module.threshold.detach().abs().clone()
         return percentile_threshold(site, self.percentile)
 
     def make_neuron(self, threshold: Tensor, T: int, depth: int) -> nn.Module:

@@ -32,6 +32,35 @@ def test_qcfs_forward_equals_the_formula(levels, bound):
     assert out.min() >= 0 and out.max() <= bound
 
 
+def test_qcfs_with_a_positive_bound_is_bus_formula_bit_for_bit():
+    """|lambda| changes nothing while lambda > 0: same values and gradients as
+    lambda * clip(floor(z L / lambda + 1/2) / L, 0, 1) written with the raw parameter."""
+    z = torch.randn(500, generator=torch.Generator().manual_seed(3)) * 2
+    act = QCFS(levels=4, init_threshold=1.3)
+    z_act, z_ref = z.clone().requires_grad_(), z.clone().requires_grad_()
+    bound = torch.tensor(1.3, requires_grad=True)
+    scaled = z_ref * 4 / bound + 0.5
+    reference = torch.clamp((scaled + (torch.floor(scaled) - scaled).detach()) / 4, 0, 1) * bound
+    out = act(z_act)
+    (out * z).sum().backward()
+    (reference * z).sum().backward()
+    assert torch.equal(out, reference)
+    assert torch.equal(z_act.grad, z_ref.grad) and torch.equal(act.threshold.grad, bound.grad)
+
+
+def test_qcfs_driven_below_zero_stays_a_staircase_of_its_magnitude():
+    """An SGD step from lambda = 0.5 to -1.5; the staircase keeps the bound |lambda| = 1.5
+    (with the raw parameter it would be non-positive: 0 for every z > 0)."""
+    act = QCFS(levels=4, init_threshold=0.5)
+    step = torch.optim.SGD(act.parameters(), lr=1.0)
+    act(torch.full((2,), 10.0)).sum().backward()  # saturated: gradient 1 per value
+    step.step()
+    assert act.threshold.item() == -1.5
+    z = torch.linspace(-1, 3, 81, dtype=torch.float64)
+    expected = torch.tensor([qcfs_reference(v, 4, 1.5) for v in z.tolist()], dtype=torch.float64)
+    torch.testing.assert_close(act.double()(z), expected, rtol=0, atol=1e-12)
+
+
 def test_qcfs_rounds_ties_half_up():
     """z L / lambda + 1/2 integer: floor keeps the tie up (round-half-even would not)."""
     levels, bound = 4, 2.0

@@ -272,18 +272,6 @@ def test_mismatch_names_only_the_offending_sites(graph):
     assert caught.value.offending == ["torch.nn.functional.relu (at relu)"]
 
 
-def test_qcfs_with_negative_bound_is_refused(graph):
-    """A QCFS with lambda < 0 computes a non-positive staircase of -z; a neuron with
-    threshold |lambda| would compute something else, so conversion must refuse."""
-    torch.manual_seed(5)
-    model = GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_init=0.5).eval()
-    with torch.no_grad():
-        model.acts[0].threshold.fill_(-0.5)
-    with pytest.raises(ConversionError, match="non-positive bound") as caught:
-        gsnn.convert(model, graph, method="qcfs")
-    assert caught.value.offending == ["acts.0 (gsnn.ann.qcfs.QCFS)"]
-
-
 def test_bad_coding_name(graph, relu_gcn):
     with pytest.raises(ValueError, match="Unknown input coding 'poisson'.*analog"):
         gsnn.convert(relu_gcn, graph, method="rate", coding="poisson")
