@@ -4,6 +4,9 @@ Reproduce the committed results:
 
     python experiments/benchmark_scale.py --nodes 250000 1000000 --calibration-hops 0 \
         --output experiments/results/benchmark_scale.md
+    python experiments/benchmark_scale.py --nodes 1000000 2000000 4000000 --calibration-hops 0 \
+        --steps-per-chunk 2 --nodes-per-block 262144 --ann-max-nodes 2000000 \
+        --output experiments/results/benchmark_scale_chunked.md
 
 Every graph has ``--degree`` random edges per node (sources and targets drawn uniformly,
 seed ``--seed``) and ``--features`` uniform features; the model is gsnn's reference GCN
