@@ -111,8 +111,11 @@ data set and model, run one after another,
         --output experiments/results/node_classification_wider
 
 in the order Photo GCN, Actor GCN, Actor SAGE, Computers GCN (all five seeds of each), then
-Photo SAGE (seeds 0-2 finished in a later session; the run was stopped during seed 3; the
-table lists every data set and model without a finished run), then
+Photo SAGE (seeds 0-2 finished in a later session; the run was stopped during seed 3), whose
+remaining seeds came in a third session from the same command with ``--seeds 3 4`` and
+``--root`` naming a data root already holding Photo's raw file (the mirror's, byte-identical;
+rows already in the journal are skipped); the table lists every data set and model without
+a finished run. Then
 
     python experiments/node_classification.py --summarise-only \
         --datasets Photo Computers CS Actor --seeds 0 1 2 3 4 --T 8 \
