@@ -7,7 +7,7 @@ from gsnn.ann.graph_sage import GraphSAGE
 from gsnn.ann.graph_training import graph_accuracy, train_graph_classifier
 from gsnn.ann.image_training import image_accuracy, train_image_classifier
 from gsnn.ann.lenet5 import LeNet5
-from gsnn.ann.node_training import node_accuracy, train_node_classifier
+from gsnn.ann.node_training import node_accuracy, train_node_classifier, transposed_csr_adjacency
 from gsnn.ann.noisy_qc import NoisyQC
 from gsnn.ann.nonzero_dropout import NonzeroDropout
 from gsnn.ann.qcfs import QCFS
@@ -43,4 +43,5 @@ __all__ = [
     "train_image_classifier",
     "train_graph_classifier",
     "train_node_classifier",
+    "transposed_csr_adjacency",
 ]
