@@ -83,7 +83,7 @@ ANNs at T = 8, 16, 32 on seeds 0 and 1 (the other ANNs and T did not fit the tim
         --T 8 16 32 --workers 1
 
 and from qcfs, two-phase and CSS at T = 8 on seeds 2-4 (``--seeds 2 3`` and ``--seeds 4`` ran
-as two processes; the rows say how many seeds finished),
+as two processes; seed 4 was stopped and ran again with ``--seeds 4`` in a later session),
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
         experiments/node_classification.py --datasets PubMed --seeds 2 3 4 \
@@ -92,7 +92,15 @@ as two processes; the rows say how many seeds finished),
 
 and the other variants of the 2-layer GCN on seed 4 (``--datasets PubMed --seeds 4
 --architectures "GCN-2 h16" --workers 1``, the default variants and T; rows already in the
-journal are skipped), followed by
+journal are skipped), the other variants of the residual GCN's ReLU ANN on seeds 2-4,
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice -n 10 python \
+        experiments/node_classification.py --datasets PubMed --seeds 2 3 4 \
+        --architectures "GCN-4 h64 residual" --variants rate "rate initial_potential=0.5" \
+        "qcfs L=8 from ReLU" "one-spike B=1.5" "one-spike B=1.5 spike input" \
+        --T 8 16 32 --workers 1
+
+followed by
 ``--summarise-only --datasets Cora CiteSeer PubMed --seeds $(seq 0 19)`` to
 rebuild the table from the whole journal (every other variant has seeds 0-4; the *seeds*
 column counts them). The dual-phase targets are checked on seeds 0-4 and on all seeds,
@@ -117,10 +125,10 @@ remaining seeds came in a third session from the same command with ``--seeds 3 4
 rows already in the journal are skipped); CS GCN (``--root`` an unpacked copy, see
 below); then, their ANNs trained on a transposed CSR adjacency (the same function through
 PyG's ``spmm``, about 6x faster here for SAGE's wide first layer, other rounding),
-Computers SAGE and CS SAGE as two processes side by side,
+Computers SAGE (CS SAGE, started beside it, was stopped for time before a seed finished),
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice -n 10 python \
-        experiments/node_classification.py --datasets <Computers|CS> \
+        experiments/node_classification.py --datasets Computers \
         --seeds 0 1 2 3 4 --architectures "SAGE-2 h64" \
         --variants "qcfs L=8" "two-phase L=8" css --T 8 --workers 1 \
         --training-adjacency csr --output experiments/results/node_classification_wider
@@ -457,6 +465,23 @@ def missing_runs(rows, datasets, architectures):
         for dataset in datasets
         for architecture in architectures
         if (dataset, architecture) not in finished
+    ]
+
+
+def csr_training_notes(rows):
+    """Notes naming every (dataset, model) whose ANNs were trained on a CSR adjacency."""
+    trained_on_csr = sorted(
+        {
+            (row["dataset"], row["architecture"])
+            for row in rows
+            if row.get("training_adjacency", "edge_index") == "csr"
+        }
+    )
+    return [
+        f"- {dataset}, {architecture}: ANNs trained and scored on a transposed CSR adjacency "
+        "(`--training-adjacency csr`: the same function through PyG's spmm, other rounding); "
+        "every other model on edge_index"
+        for dataset, architecture in trained_on_csr
     ]
 
 
@@ -872,6 +897,7 @@ def main():
     if not rows:
         raise SystemExit(f"No finished runs in {journal}: nothing to summarise.")
     notes += missing_runs(rows, args.datasets, args.architectures) + conversion_failures(rows)
+    notes += csr_training_notes(rows)
     summary = summarise(rows)
     command = (
         f"python experiments/node_classification.py --datasets {' '.join(args.datasets)} "
