@@ -81,7 +81,9 @@ def transposed_csr_adjacency(data: Data) -> torch.Tensor:
     Entry :math:`(i, j)` is 1 for an edge :math:`j \\to i` (PyG's ``adj_t``), so
     ``model(data.x, transposed_csr_adjacency(data))`` aggregates like
     ``model(data.x, data.edge_index)``. Its values take ``data.x``'s dtype (float32 without
-    features), which PyG's ``spmm`` requires.
+    features), which PyG's ``spmm`` requires. PyG's
+    ``ToSparseTensor(layout=torch.sparse_csr)`` builds the same ``adj_t`` with float32 values,
+    but sorts ``data``'s edges in place and drops ``edge_index``, which the SNN still reads.
 
     Shapes:
         - **output:** :math:`(N, N)` with :math:`E` stored entries

@@ -3,6 +3,7 @@
 import pytest
 import torch
 from torch_geometric.data import Data
+from torch_geometric.nn import models
 
 from gsnn.ann import GCN, GraphSAGE, node_accuracy, train_node_classifier, transposed_csr_adjacency
 
@@ -34,10 +35,19 @@ def test_the_adjacency_has_a_row_per_target_node(graph):
     torch.testing.assert_close(dense, expected)
 
 
-@pytest.mark.parametrize("model_class", [GraphSAGE, GCN])
-def test_a_model_on_the_csr_adjacency_computes_its_edge_index_function(graph, model_class):
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda: GraphSAGE(FEATURES, 8, CLASSES),
+        lambda: GCN(FEATURES, 8, CLASSES),
+        lambda: models.GraphSAGE(FEATURES, 8, num_layers=2, out_channels=CLASSES),
+        lambda: models.GIN(FEATURES, 8, num_layers=2, out_channels=CLASSES),
+    ],
+    ids=["gsnn GraphSAGE", "gsnn GCN", "PyG models.GraphSAGE", "PyG models.GIN"],
+)
+def test_a_model_on_the_csr_adjacency_computes_its_edge_index_function(graph, make_model):
     torch.manual_seed(1)
-    model = model_class(FEATURES, 8, CLASSES).double().eval()
+    model = make_model().double().eval()
 
     with torch.no_grad():
         expected = model(graph.x, graph.edge_index)
@@ -64,3 +74,8 @@ def test_accuracy_is_scored_on_the_given_adjacency(graph):
     csr = transposed_csr_adjacency(graph)
 
     assert node_accuracy(model, graph, adjacency=csr) == node_accuracy(model, graph)
+    no_edges = transposed_csr_adjacency(Data(x=graph.x, edge_index=torch.empty(2, 0).long()))
+    with torch.no_grad():
+        prediction = model(graph.x, no_edges).argmax(-1)[graph.test_mask]
+    expected = float((prediction == graph.y[graph.test_mask]).double().mean())
+    assert node_accuracy(model, graph, adjacency=no_edges) == expected
