@@ -205,9 +205,11 @@ class SpikingNetwork(nn.Module):
         """Target nodes aggregated per block of adjacency rows, one step at a time
         (``None``: all nodes and steps in one sparse matmul, the default).
 
-        Outputs equal the unblocked run bit for bit. Setting it refuses networks with
-        an aggregation that does not go through the adjacency (``aggr='max'``), which
-        would run unblocked.
+        Used by :meth:`forward`, :meth:`forward_stepwise` and
+        :class:`~gsnn.distributed.DistributedSpikingNetwork` (blocks of a rank's rows).
+        Outputs equal the unblocked run bit for bit. Setting it refuses networks with an
+        aggregation that does not go through the adjacency (``aggr='max'``), which would
+        run unblocked.
         """
         return self._nodes_per_block
 
@@ -312,7 +314,8 @@ class SpikingNetwork(nn.Module):
         Gives the same result as :meth:`forward` for online methods (those that
         run in chunks of steps, see :attr:`steps_per_chunk`); it exists as the
         reference that the layer-major, time-stacked simulation is checked and
-        benchmarked against. Statistics are not recorded.
+        benchmarked against. Statistics are not recorded. With :attr:`nodes_per_block`
+        set, each step's propagations run in row blocks too, bit for bit the same.
 
         Raises:
             ValueError: the method is windowed (its neurons or per-step weights
@@ -322,7 +325,9 @@ class SpikingNetwork(nn.Module):
             inputs = self.body_inputs(*args, **kwargs)
             self._check_inputs(inputs)
             self._streamable_modules("run one step at a time", "use forward()")
-            return self._decode(self._simulate(inputs, 1))
+            with node_blocks(self.nodes_per_block):
+                currents = self._simulate(inputs, 1)
+            return self._decode(currents)
 
     def _simulate(
         self,

@@ -29,6 +29,7 @@ from gsnn.nn.graph_adjacency import (
     check_edge_weight,
     edges_of_adjacency,
     is_sparse_adjacency,
+    node_blocks,
 )
 
 # graph layers whose output at a node depends on its own rows and its in-neighbours' only
@@ -148,7 +149,9 @@ class DistributedSpikingNetwork(nn.Module):
     bitwise (tested).
 
     The ranks run in chunks of steps when the network's :attr:`steps_per_chunk` is set
-    (one exchange per layer and chunk). Spike statistics are not recorded
+    (one exchange per layer and chunk), and aggregate in row blocks of their adjacency
+    when its :attr:`nodes_per_block` is set (blocks of the rank's extended rows, the same
+    bits). Spike statistics are not recorded
     (:attr:`last_stats` stays ``None``); :attr:`halo_bytes` reports the traffic.
 
     Building it is a collective (every rank must build it, in the same order): each rank
@@ -256,7 +259,8 @@ class DistributedSpikingNetwork(nn.Module):
             try:
                 chunk = network.steps_per_chunk or network.steps
                 body = _PartitionedBody(self)
-                currents = network._simulate(inputs, chunk, body=body.run)
+                with node_blocks(network.nodes_per_block):
+                    currents = network._simulate(inputs, chunk, body=body.run)
             finally:
                 for name in self.adjacencies:
                     layers[name].partition_adjacency = None

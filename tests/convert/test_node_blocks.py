@@ -1,6 +1,8 @@
 """Aggregating in row blocks of the adjacency (nodes_per_block): outputs equal the
 unblocked run bit for bit, alone and together with chunks of steps."""
 
+from unittest import mock
+
 import pytest
 import torch
 from small_graph import CLASSES, FEATURES, HIDDEN, LEVELS, initialised, run, small_graph
@@ -11,6 +13,8 @@ import gsnn
 from gsnn.ann import GCN, QCFS, GraphSAGE
 from gsnn.nn import GraphAdjacency
 from gsnn.nn.graph_adjacency import node_blocks
+
+BLOCKED = GraphAdjacency._propagate_in_blocks
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,23 @@ def test_network_in_node_blocks_equals_unblocked(graph, model_class, steps_per_c
     assert torch.equal(snn.last_step_logits, whole_steps)
     snn.nodes_per_block = None
     assert torch.equal(run(snn, graph), whole)
+
+
+def test_forward_stepwise_runs_in_node_blocks_bitwise(graph):
+    torch.manual_seed(0)
+    model = GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=LEVELS)
+    snn = gsnn.convert(initialised(model, graph), graph, method="qcfs", T=LEVELS)
+    with torch.no_grad():
+        whole = snn.forward_stepwise(graph.x, graph.edge_index)
+        whole_steps = snn.last_step_logits.clone()
+        snn.nodes_per_block = 6
+        with mock.patch.object(
+            GraphAdjacency, "_propagate_in_blocks", autospec=True, side_effect=BLOCKED
+        ) as blocked:
+            stepwise = snn.forward_stepwise(graph.x, graph.edge_index)
+    assert blocked.call_count == 2 * LEVELS  # two layers, one step per pass
+    assert torch.equal(stepwise, whole)
+    assert torch.equal(snn.last_step_logits, whole_steps)
 
 
 def test_nodes_per_block_refuses_max_aggregation_and_bad_values(graph):

@@ -1,5 +1,7 @@
 """Inference over a node partition (design §5): two gloo ranks give one process's logits."""
 
+from unittest import mock
+
 import pytest
 import torch
 import torch.distributed as dist
@@ -17,20 +19,22 @@ from gsnn.distributed import (
     pack_spikes,
     unpack_spikes,
 )
+from gsnn.nn import GraphAdjacency
 
 T = 8
+BLOCKED = GraphAdjacency._propagate_in_blocks  # spied on by the ranks
 # every other node on rank 0: blocks that are not contiguous in the node ids
 INTERLEAVED = NodePartition(
     torch.tensor([0, 20, 40]), torch.cat([torch.arange(0, 40, 2), torch.arange(1, 40, 2)])
 )
-# (name, model, method, options, steps per chunk, partition; None: the default)
+# (name, model, method, options, network settings, partition; None: the default)
 CASES = [
     (
         "gcn-qcfs",
         lambda: GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=4),
         "qcfs",
         {},
-        None,
+        {},
         None,
     ),
     (
@@ -38,7 +42,7 @@ CASES = [
         lambda: GraphSAGE(FEATURES, HIDDEN, CLASSES),
         "rate",
         {},
-        3,
+        {"steps_per_chunk": 3},
         NodePartition(torch.tensor([0, 13, 40])),
     ),
     (
@@ -46,7 +50,7 @@ CASES = [
         lambda: GraphSAGE(FEATURES, HIDDEN, CLASSES),
         "rate",
         {},
-        None,
+        {},
         INTERLEAVED,
     ),
     (
@@ -54,19 +58,29 @@ CASES = [
         lambda: GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=4),
         "one-spike",
         {},
+        {},
         None,
-        None,
+    ),
+    (
+        "gcn-qcfs-node-blocks",
+        lambda: GCN(FEATURES, HIDDEN, CLASSES, activation="qcfs", qcfs_levels=4),
+        "qcfs",
+        {},
+        {"nodes_per_block": 7, "steps_per_chunk": 3},
+        INTERLEAVED,
     ),
 ]
 
 
-def converted(case):
-    _, make, method, options, chunk, _ = case
+def converted(case, settings=True):
+    """The case's network and graph; ``settings=False`` leaves out its chunks and blocks."""
+    _, make, method, options, chosen, _ = case
     graph = small_graph()
     torch.manual_seed(0)
     model = initialised(make(), graph)
     snn = gsnn.convert(model, graph, method=method, T=T, **options)
-    snn.steps_per_chunk = chunk
+    for name, value in chosen.items() if settings else ():
+        setattr(snn, name, value)
     return snn, graph
 
 
@@ -80,8 +94,12 @@ def rank_main(rank, world_size, store, results):
             ranks = DistributedSpikingNetwork(
                 snn, graph.edge_index, graph.num_nodes, partition=case[5]
             )
-            logits = ranks(graph.x[ranks.nodes])
-            out[case[0]] = (ranks.partition.gather(logits), ranks.halo_bytes, ranks.halo_nodes())
+            with mock.patch.object(
+                GraphAdjacency, "_propagate_in_blocks", autospec=True, side_effect=BLOCKED
+            ) as blocked:
+                logits = ranks(graph.x[ranks.nodes])
+            gathered = ranks.partition.gather(logits)
+            out[case[0]] = (gathered, ranks.halo_bytes, ranks.halo_nodes(), blocked.call_count)
         torch.save(out, f"{results}.{rank}")
     finally:
         dist.destroy_process_group()
@@ -102,20 +120,23 @@ def two_ranks(tmp_path_factory):
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
 def test_two_ranks_give_the_single_process_logits_bitwise(two_ranks, case):
-    snn, graph = converted(case)
+    # against one process in one pass, without chunks of steps or node blocks
+    snn, graph = converted(case, settings=False)
     with torch.no_grad():
         expected = snn(graph.x, graph.edge_index)
     for rank in range(2):
-        logits, halo_bytes, halo_nodes = two_ranks[rank][case[0]]
+        logits, halo_bytes, halo_nodes, blocked_calls = two_ranks[rank][case[0]]
         assert torch.equal(logits, expected)
         assert set(halo_bytes) == {"convs.0", "convs.1"}
         assert all(nodes > 0 for nodes in halo_nodes.values())
+        # the ranks aggregate in row blocks exactly when nodes_per_block is set
+        assert (blocked_calls > 0) == ("nodes_per_block" in case[4])
 
 
 def test_halo_traffic_is_packed_for_binary_spikes(two_ranks):
     # layer 1 gets the analog input once (float64, 6 features); layer 2 binary spikes of
     # T steps, 8 to a byte: HIDDEN * T / 8 bytes per halo row sent
-    _, halo_bytes, _ = two_ranks[0]["gcn-qcfs"]
+    _, halo_bytes, _, _ = two_ranks[0]["gcn-qcfs"]
     sent_rows_1 = halo_bytes["convs.0"] // (FEATURES * 8)
     assert halo_bytes["convs.0"] == sent_rows_1 * FEATURES * 8
     assert halo_bytes["convs.1"] == sent_rows_1 * HIDDEN * T // 8
