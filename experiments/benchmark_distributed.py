@@ -9,46 +9,55 @@ or launch the ranks yourself (each rank then trains and converts the same models
 
     torchrun --nproc_per_node 2 experiments/benchmark_distributed.py --output results.md
 
-Workloads: Cora GCNs (public split, row-normalised features, hidden 16 and 256, QCFS
-L = ``--T``, trained with seed ``--seed``) and a random graph of ``--random-nodes`` nodes with
-10 random edges per node, 128 uniform features and the untrained GCN 128-64-10 (QCFS,
-weights from the seed), calibrated on 20,000 nodes; all converted with qcfs at ``--T``,
-analog input, no statistics. Without torchrun the script converts in one process and forks
-``--ranks`` gloo ranks, one torch thread each. In every repeat rank 0 first runs the
-single-process SNN on the whole graph while the other ranks wait at a barrier, then all ranks
-run :class:`gsnn.distributed.DistributedSpikingNetwork` on their blocks, once over the
-reverse Cuthill-McKee partition (``rcm``, the default) and once over contiguous row blocks
-of the node ids (``given``); times are the
-minima over ``--repeats`` (CPU: ``time.process_time`` of each rank's call; wall: from a
-common barrier to the last rank's end). The gathered logits are compared with the
+``gsnn bench distributed`` runs the same code (``add_arguments``, ``measure``, ``markdown``)
+and prints the page, or its rows as JSON.
+
+Workloads: Cora GCNs (public split, row-normalised features, hidden ``--hidden``: 16 and
+256, QCFS L = ``--T``, trained with seed ``--seed``) and a random graph of ``--random-nodes``
+nodes with 10 random edges per node, 128 uniform features and the untrained GCN 128-64-10
+(QCFS, weights from the seed), calibrated on 20,000 nodes (all if fewer); all converted with
+qcfs at ``--T``, analog input, no statistics. Without torchrun the script converts in one
+process and forks ``--ranks`` gloo ranks, one torch thread each. In every repeat rank 0
+first runs the single-process SNN on the whole graph while the other ranks wait at a
+barrier, then all ranks run :class:`gsnn.distributed.DistributedSpikingNetwork` on their
+blocks, once over the reverse Cuthill-McKee partition (``rcm``, the default) and once over
+contiguous row blocks of the node ids (``given``); times are the minima over ``--repeats``
+(CPU: ``time.process_time`` of each rank's call; wall: from a common barrier to the last
+rank's end). The gathered logits are compared with the
 single-process ones bit for bit. The halo traffic is each layer's payload summed over ranks
 and the float32 bytes the same rows would take unpacked.
 """
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch_geometric.transforms as transforms
 from torch_geometric.data import Data
 
 import gsnn
 from gsnn.ann import GCN, train_node_classifier
 from gsnn.data import planetoid
-from gsnn.distributed import DistributedSpikingNetwork, NodePartition
+from gsnn.distributed import (
+    DistributedSpikingNetwork,
+    NodePartition,
+    launched_by_torchrun,
+    run_ranks,
+    world_size_of,
+)
+from gsnn.distributed.halo_traffic import halo_traffic
 from gsnn.distributed.node_partition import ORDERS
 
 
 def workloads(args):
     """``(name, snn, data)`` for every workload, converted in this process."""
-    cora = planetoid("Cora", root=args.root, transform=transforms.NormalizeFeatures())
     out = []
-    for hidden in (16, 256):
+    if args.hidden:
+        cora = planetoid("Cora", root=args.root, transform=transforms.NormalizeFeatures())
+    for hidden in args.hidden:
         torch.manual_seed(args.seed)
         classes = int(cora.y.max()) + 1
         model = GCN(cora.num_features, hidden, classes, activation="qcfs", qcfs_levels=args.T)
@@ -61,7 +70,8 @@ def workloads(args):
         data = Data(x=torch.rand(nodes, 128, generator=generator), edge_index=edge_index)
         torch.manual_seed(args.seed)
         model = GCN(128, 64, 10, activation="qcfs", qcfs_levels=args.T).eval()
-        snn = gsnn.convert(model, data, T=args.T, calibration_nodes=20_000, calibration_hops=0)
+        calibration = min(20_000, nodes)
+        snn = gsnn.convert(model, data, T=args.T, calibration_nodes=calibration, calibration_hops=0)
         out.append((f"random {nodes:,} nodes GCN 128-64-10", snn, data))
     for _, snn, _ in out:
         snn.record_stats = False
@@ -75,7 +85,7 @@ def timed(fn):
     return result, time.process_time() - started
 
 
-def measure(name, snn, data, repeats, order) -> dict:
+def measure_workload(name, snn, data, repeats, order) -> dict:
     """One workload on every rank (a collective) over the partition of ``order``; rank 0's
     dict holds the results."""
     rank, world_size = dist.get_rank(), dist.get_world_size()
@@ -100,24 +110,7 @@ def measure(name, snn, data, repeats, order) -> dict:
     gathered = ranks.partition.gather(logits)
     cpus = [torch.zeros(1, dtype=torch.float64) for _ in range(world_size)]
     dist.all_gather(cpus, torch.tensor([best["cpu"]], dtype=torch.float64))
-    traffic = {}
-    for layer, exchanges in ranks.exchanges.items():
-        sent = torch.tensor(
-            [
-                ranks.halo_bytes[layer],
-                sum(sum(e.send_counts) for e in exchanges if e),
-                sum(e.values_sent for e in exchanges if e),
-            ]
-        )
-        dist.all_reduce(sent)
-        traffic[layer] = {
-            "bytes": int(sent[0]),
-            "rows": int(sent[1]),
-            "values": int(sent[2]),
-            "binary": any(e.binary for e in exchanges if e),
-        }
-    halo = torch.tensor(list(ranks.halo_nodes().values()))
-    dist.all_reduce(halo)
+    traffic = halo_traffic(ranks)
     if rank != 0:
         return {}
     return {
@@ -130,42 +123,71 @@ def measure(name, snn, data, repeats, order) -> dict:
         "rank_cpu": [float(c) for c in cpus],
         "wall": best["wall"],
         "traffic": traffic,
-        "halo_nodes": halo.tolist(),
+        "halo_nodes": [layer["halo_nodes"] for layer in traffic.values()],
         "steps": snn.steps,
     }
 
 
-def run_rank(rank, world_size, store, items, args, output):
-    torch.set_num_threads(1)
-    if store is not None:
-        dist.init_process_group(
-            "gloo", init_method=f"file://{store}", rank=rank, world_size=world_size
-        )
-    try:
-        rows = [
-            measure(name, snn, data, args.repeats, order)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options (shared with ``gsnn bench distributed``)."""
+    parser.add_argument(
+        "--ranks",
+        type=int,
+        default=None,
+        help="gloo ranks to fork on this machine (unset: 2, or torchrun's WORLD_SIZE)",
+    )
+    parser.add_argument("--T", type=int, default=8, help="time steps (and QCFS levels)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved timed calls")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the models and the graph")
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        nargs="*",
+        default=[16, 256],
+        help="widths of the Cora GCNs (none: no Cora workload)",
+    )
+    parser.add_argument(
+        "--random-nodes", type=int, default=200_000, help="nodes of the random graph (0: none)"
+    )
+    parser.add_argument("--root", default="datasets/", help="data root")
+
+
+def measure(args) -> dict:
+    """Every workload over both partition orders on ``--ranks`` ranks: rank 0's rows and the
+    world size (``None`` on the other ranks of a torchrun launch)."""
+    if not args.hidden and not args.random_nodes:
+        raise ValueError("Nothing to measure: give --hidden widths or --random-nodes.")
+    world_size = world_size_of(args.ranks)
+    items = workloads(args)
+    rows = run_ranks(
+        lambda: [
+            measure_workload(name, snn, data, args.repeats, order)
             for name, snn, data in items
             for order in ORDERS
-        ]
-        if rank == 0:
-            Path(output).write_text(markdown(args, rows, world_size))
-            print(f"wrote {output}")
-    finally:
-        dist.destroy_process_group()
+        ],
+        world_size,
+    )
+    if rows is None:
+        return None
+    return {"world_size": world_size, "torchrun": launched_by_torchrun(), "rows": rows}
 
 
-def markdown(args, rows, world_size) -> str:
+def markdown(args, result: dict) -> str:
+    """The results page of one run."""
+    rows, world_size = result["rows"], result["world_size"]
     options = (
         f"--T {args.T} --repeats {args.repeats} --seed {args.seed} "
         f"--random-nodes {args.random_nodes}"
     )
-    if "WORLD_SIZE" in os.environ:  # launched by torchrun
+    if args.hidden != [16, 256]:
+        options += " " + " ".join(["--hidden", *map(str, args.hidden)])
+    if result["torchrun"]:
         command = (
             f"torchrun --nproc_per_node {world_size} experiments/benchmark_distributed.py "
             + options
         )
     else:
-        command = f"python experiments/benchmark_distributed.py --ranks {args.ranks} {options}"
+        command = f"python experiments/benchmark_distributed.py --ranks {world_size} {options}"
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [
         f"# One process vs {world_size} ranks over a node partition (gloo, CPU)",
@@ -235,30 +257,16 @@ def reading(rows) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ranks", type=int, default=2, help="ranks to fork without torchrun")
-    parser.add_argument("--T", type=int, default=8, help="time steps (and QCFS levels)")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved timed calls")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--random-nodes", type=int, default=200_000, help="0: Cora only")
-    parser.add_argument("--root", default="datasets/", help="data root")
+    add_arguments(parser)
     parser.add_argument("--output", default=None, help="markdown file to write")
     args = parser.parse_args()
     torch.set_num_threads(1)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     output = args.output or f"benchmark_distributed-{stamp}.md"
-    items = workloads(args)
-    if "WORLD_SIZE" in os.environ:  # launched by torchrun
-        dist.init_process_group("gloo")
-        run_rank(dist.get_rank(), dist.get_world_size(), None, items, args, output)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        # fork: the ranks inherit the converted networks
-        mp.start_processes(
-            run_rank,
-            args=(args.ranks, f"{folder}/store", items, args, output),
-            nprocs=args.ranks,
-            start_method="fork",
-        )
+    result = measure(args)
+    if result is not None:  # rank 0
+        Path(output).write_text(markdown(args, result))
+        print(f"wrote {output}")
 
 
 if __name__ == "__main__":

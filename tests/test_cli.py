@@ -255,6 +255,23 @@ def test_bench_speed_reports_ratios(folder, monkeypatch, capsys):
     )
 
 
+def test_bench_distributed_gives_the_single_process_logits_and_the_halo(
+    folder, monkeypatch, capsys
+):
+    monkeypatch.chdir(folder)
+    argv = ["bench", "distributed", "--hidden", "--random-nodes", "600", "--T", "2"]
+    assert main(argv + ["--repeats", "1", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["world_size"] == 2 and not result["torchrun"]
+    assert [row["order"] for row in result["rows"]] == ["rcm", "given"]
+    for row in result["rows"]:
+        assert row["equal"] is True  # compared bit for bit by the benchmark
+        assert list(row["traffic"]) == ["convs.0", "convs.1"]
+        for layer in row["traffic"].values():
+            assert 0 < layer["halo_nodes"] < 600 and layer["bytes"] > 0
+        assert row["traffic"]["convs.1"]["binary"]  # QCFS spikes are sent packed
+
+
 # -- in-process: help, methods, and every mistake caught before training -------------------
 
 

@@ -1,9 +1,10 @@
-"""``gsnn bench``: the speed and memory benchmarks of ``experiments/``, from the shell.
+"""``gsnn bench``: the speed, memory and distributed benchmarks of ``experiments/``, from
+the shell.
 
-The measurements are the benchmark scripts' own (``experiments/benchmark_speed.py``
-and ``experiments/benchmark_memory.py``, each with ``add_arguments``, ``measure``
-and ``markdown``); this command loads them from the source checkout gsnn runs
-from, so both always measure the same thing.
+The measurements are the benchmark scripts' own (``experiments/benchmark_speed.py``,
+``experiments/benchmark_memory.py`` and ``experiments/benchmark_distributed.py``, each
+with ``add_arguments``, ``measure`` and ``markdown``); this command loads them from the
+source checkout gsnn runs from, so both always measure the same thing.
 """
 
 import argparse
@@ -28,6 +29,10 @@ BENCHMARKS = {
         "benchmark_memory.py",
         "peak memory of a large graph's SNN, in one pass and in chunks",
     ),
+    "distributed": (
+        "benchmark_distributed.py",
+        "one process against gloo ranks over a node partition: equal logits, time, halo",
+    ),
 }
 
 
@@ -46,12 +51,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "bench",
         formatter_class=HelpFormatter,
-        help="speed and memory of converted networks against their ANNs",
+        help="speed and memory of converted networks against their ANNs, and over ranks",
         description="Run a benchmark of experiments/ and print its ratios (markdown, or JSON "
         "with --json). Only ratios within one run are reported; absolute times depend on "
-        "the machine.",
+        "the machine. Under torchrun, gsnn bench distributed runs as one rank of the launch "
+        "and rank 0 prints.",
         epilog="examples:\n  gsnn bench speed --T 8 --repeats 30\n"
-        "  gsnn bench memory --nodes 20000 --T 16",
+        "  gsnn bench memory --nodes 20000 --T 16\n"
+        "  gsnn bench distributed --ranks 2 --random-nodes 100000\n"
+        "  torchrun --nproc_per_node 2 -m gsnn bench distributed --hidden 16 --random-nodes 0",
     )
     benchmarks = parser.add_subparsers(
         title="benchmarks", dest="benchmark", required=True, metavar="BENCHMARK"
@@ -79,5 +87,7 @@ def run(args: argparse.Namespace) -> None:
         )
     args.threads = torch.get_num_threads()  # as chosen by --threads
     result = args.script.measure(args)
+    if result is None:  # another rank than 0 of a torchrun launch: rank 0 reports
+        return
     text = args.script.markdown(args, result)
     emit(args, {"benchmark": args.benchmark, "result": result}, text.rstrip("\n"))

@@ -1,6 +1,7 @@
 """Inference over a node partition with torch.distributed (design §5)."""
 
 from gsnn.distributed.halo_exchange import HaloExchange
+from gsnn.distributed.launch import launched_by_torchrun, run_ranks, world_size_of
 from gsnn.distributed.node_partition import NodePartition
 from gsnn.distributed.partitioned_network import (
     DistributedSpikingNetwork,
@@ -13,6 +14,9 @@ __all__ = [
     "HaloExchange",
     "NodePartition",
     "check_partitionable",
+    "launched_by_torchrun",
     "pack_spikes",
+    "run_ranks",
     "unpack_spikes",
+    "world_size_of",
 ]

@@ -18,6 +18,7 @@ from gsnn.distributed import (
     check_partitionable,
     pack_spikes,
     unpack_spikes,
+    world_size_of,
 )
 from gsnn.nn import GraphAdjacency
 
@@ -201,3 +202,15 @@ def test_random_input_codes_are_refused():
     snn = gsnn.convert(model, graph, method="rate", T=T, coding="bernoulli")
     with pytest.raises(ValueError, match="BernoulliRateCoder"):
         check_partitionable(snn)
+
+
+def test_a_torchrun_launch_sets_the_world_size(monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    assert world_size_of(None) == 3 and world_size_of(3) == 3
+    with pytest.raises(ValueError, match="torchrun launched 3; ask for 3 or launch with"):
+        world_size_of(2)
+    monkeypatch.delenv("RANK")  # not a torchrun rank: fork the ranks asked for
+    assert world_size_of(None) == 2 and world_size_of(4) == 4
+    with pytest.raises(ValueError, match="at least 1 rank"):
+        world_size_of(0)
