@@ -8,6 +8,7 @@ mistakes run with data loading and training replaced by a tripwire: they must
 fail before either.
 """
 
+import argparse
 import json
 import os
 import shutil
@@ -18,18 +19,22 @@ from pathlib import Path
 import pytest
 import torch
 from torch_geometric.data import Data
+from torch_geometric.nn.models import GraphSAGE as PyGGraphSAGE
 from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import to_undirected
 
 import gsnn
+import gsnn.cli.distributed_check
 import gsnn.cli.preflight
 from gsnn import __version__
 from gsnn.ann import GCN
 from gsnn.cli import main
+from gsnn.cli.distributed_check import run_distributed
 from gsnn.cli.graph_task import GraphData
 from gsnn.cli.image_task import ImageData
 from gsnn.cli.node_task import NodeData
 from gsnn.data import webkb
+from gsnn.distributed import NodePartition
 from gsnn.methods import METHODS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -120,6 +125,64 @@ def test_convert_and_eval_a_saved_ann(folder, trained, converted):
     assert result["snn"]["accuracy"] == result["ann_accuracy"]
     assert len(result["snn"]["accuracy_per_step"]) == 4
     assert result["snn"]["accuracy_per_step"][-1] == pytest.approx(result["snn"]["accuracy"])
+
+
+def halo_sizes(edge_index, partition) -> int:
+    """Nodes of other ranks with an edge into a rank's nodes, summed over the ranks."""
+    owner = partition.owners(torch.arange(partition.num_nodes))
+    pairs = {(int(owner[t]), s) for s, t in edge_index.t().tolist() if owner[s] != owner[t]}
+    return len(pairs)
+
+
+def test_convert_distributed_gives_the_single_process_logits_and_the_halo(
+    folder, trained, monkeypatch, capsys
+):
+    monkeypatch.chdir(folder)
+    argv = ["convert", "--load", "ann.pt", "--T", "4", "--distributed", "2", "--quiet"]
+    assert main(argv + ["--output", "distributed.json"]) == 0
+    printed = capsys.readouterr().out
+    assert "the gathered logits equal the single-process SNN's bit for bit" in printed
+    assert "halo nodes" in printed and "convs.1" in printed
+    report = json.loads((folder / "distributed.json").read_text())["distributed"]
+    assert report["logits_equal"] is True and report["max_abs_difference"] == 0.0
+    assert (report["ranks"], report["launch"], report["backend"]) == (2, "fork", "gloo")
+    assert sum(report["nodes_per_rank"]) == NODES
+    graph = tiny_graph()
+    partition = NodePartition.balanced(graph.edge_index, NODES, 2)
+    assert list(report["layers"]) == ["convs.0", "convs.1"]
+    for layer in report["layers"].values():  # GCN layers aggregate along every edge
+        assert layer["halo_nodes"] == halo_sizes(graph.edge_index, partition)
+        assert layer["bytes"] > 0
+    spikes = report["layers"]["convs.1"]
+    assert spikes["binary"] and spikes["rows"] == spikes["halo_nodes"]
+    assert spikes["bytes"] == spikes["rows"] * 8 * 4 // 8  # QCFS spikes, hidden 8 x T 4 bits
+
+
+def test_convert_distributed_reports_unequal_logits_and_exits_with_1(
+    folder, trained, monkeypatch, capsys
+):
+    one_rank = gsnn.cli.distributed_check.one_rank
+
+    def off_by_one(*args):
+        out = one_rank(*args)
+        return {**out, "logits": out["logits"] + 1}
+
+    monkeypatch.setattr(gsnn.cli.distributed_check, "one_rank", off_by_one)  # forked ranks too
+    monkeypatch.chdir(folder)
+    argv = ["convert", "--load", "ann.pt", "--T", "4", "--distributed", "2", "--quiet"]
+    assert main(argv + ["--json"]) == 1
+    report = json.loads(capsys.readouterr().out)["distributed"]
+    assert report["logits_equal"] is False and report["max_abs_difference"] == 1.0
+
+
+def test_convert_distributed_refuses_a_network_a_partition_cannot_run():
+    graph = tiny_graph()
+    torch.manual_seed(0)
+    model = PyGGraphSAGE(FEATURES, 8, 2, out_channels=CLASSES, aggr="max").eval()
+    snn = gsnn.convert(model, graph, method="rate", T=4)
+    args = argparse.Namespace(distributed=2)
+    with pytest.raises(ValueError, match=r"aggr='max': a running max carries state"):
+        run_distributed(args, snn, graph)  # refused before any rank is forked
 
 
 def test_a_mistake_exits_with_2_and_names_the_fix_on_stderr(folder):
@@ -311,8 +374,6 @@ def test_every_option_has_help_and_shows_its_default():
 
 
 def argparse_suppress():
-    import argparse
-
     return argparse.SUPPRESS
 
 
@@ -373,6 +434,12 @@ def test_methods_lists_every_option_with_its_default(capsys):
         ),
         (["--test-images", "10"], "--test-images limits the test images of MNIST and CIFAR10"),
         (["--dataset", "MUTAG", "--site-errors"], "--site-errors compares neuron sites"),
+        (["--dataset", "MUTAG", "--distributed", "2"], "partitions the nodes of one graph"),
+        (["--distributed", "1"], "--distributed needs at least 2 ranks"),
+        (
+            ["--method", "rate", "--coding", "bernoulli", "--distributed", "2"],
+            "each rank would draw its own",
+        ),
     ],
 )
 def test_convert_mistakes_fail_before_training(

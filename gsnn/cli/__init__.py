@@ -62,12 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; return the exit status (0, or 2 for a usage or data error)."""
+    """Run the command line; return the exit status (0; 2 for a usage or data error; 1 when
+    ``gsnn convert --distributed`` found the ranks' logits unequal to one process's)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    status = 0
     try:
         set_threads(args)
-        args.run(args)
+        status = args.run(args) or 0
     except (CommandLineError, DatasetUnavailableError, ValueError) as error:
         report_error(str(error))
         return 2
@@ -76,4 +78,4 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except BrokenPipeError:  # stdout closed early (e.g. piped into head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return status

@@ -7,6 +7,15 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from gsnn.cli.console import CommandLineError, emit, note, progress_enabled
+from gsnn.cli.distributed_check import (
+    add_options,
+    check_options,
+    distributed_text,
+    rank_zero_first,
+    reports,
+    run_distributed,
+    torchrun_group,
+)
 from gsnn.cli.options import (
     HelpFormatter,
     data_options,
@@ -30,6 +39,8 @@ EXAMPLES = """examples:
   gsnn convert --method one-spike --option base=1.5 --T 16 --site-errors
   gsnn convert --dataset MUTAG --model gin --method qcfs --T 8
   gsnn convert --load experiments/weights/mnist-lenet5-qcfsL4-seed0.pt --T 4
+  gsnn convert --load cora-qcfs.pt --T 8 --distributed 2
+  torchrun --nproc_per_node 2 -m gsnn convert --load cora-qcfs.pt --T 8 --distributed 2
 """
 
 
@@ -63,12 +74,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also print every neuron site against its ANN activation on the test nodes",
     )
+    add_options(parser)
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> int:
     setup, recipe = conversion_setup(args)
-    check_new_file("--save", args.save)
+    check_options(args, setup.task, setup.dataset)
+    with torchrun_group(args):
+        return convert_and_compare(args, setup, recipe)
+
+
+def convert_and_compare(args: argparse.Namespace, setup, recipe) -> int:
+    """Convert, evaluate, print; 1 if ``--distributed`` found unequal logits, else 0."""
+    if reports(args):  # one rank of a torchrun launch writes the files
+        check_new_file("--save", args.save)
     if args.site_errors and setup.task.name != "node":
         raise CommandLineError(
             f"--site-errors compares neuron sites on the test nodes of a graph; {setup.dataset} "
@@ -77,12 +97,14 @@ def run(args: argparse.Namespace) -> None:
     progress = progress_enabled(args)
     if setup.saved is not None:
         training = training_of(setup.saved)
-        data = setup.load_data(training.seed)
+        with rank_zero_first(args):
+            data = setup.load_data(training.seed)
         model, _ = load_ann(setup.saved, data)
         options = json.loads(setup.saved["options"])
         activation, seed, name = training.activation, training.seed, setup.saved["model"]
     else:
-        data = setup.load_data(args.seed)
+        with rank_zero_first(args):
+            data = setup.load_data(args.seed)
         model, options, activation = train_reference_model(args, setup.task, recipe, data, progress)
         seed, name = args.seed, args.model
     ann_accuracy = data.accuracy(model, "test")
@@ -108,7 +130,7 @@ def run(args: argparse.Namespace) -> None:
         "test_size": data.size("test"),
         "ann_accuracy": ann_accuracy,
     }
-    if args.save:
+    if args.save and reports(args):
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         record = {key: result[key] for key in ("dataset", "seed", "task", "model", "T", "coding")}
         record.update(ann=args.load, ann_activation=activation, method=args.method)
@@ -125,7 +147,14 @@ def run(args: argparse.Namespace) -> None:
         result["site_errors"] = [asdict(error) for error in errors]
         text += "\n\nPer neuron site against its ANN activation (test nodes):\n"
         text += site_error_table(errors)
+    if args.distributed is not None:
+        report = run_distributed(args, snn, data.graph)
+        if report is None:  # not rank 0 of a torchrun launch
+            return 0
+        result["distributed"] = report
+        text += distributed_text(report)
     emit(args, result, text)
+    return 0 if result.get("distributed", {}).get("logits_equal", True) else 1
 
 
 def comparison_text(result: Dict[str, Any]) -> str:

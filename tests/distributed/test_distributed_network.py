@@ -1,5 +1,6 @@
 """Inference over a node partition (design §5): two gloo ranks give one process's logits."""
 
+import socket
 from unittest import mock
 
 import pytest
@@ -17,6 +18,7 @@ from gsnn.distributed import (
     NodePartition,
     check_partitionable,
     pack_spikes,
+    run_ranks,
     unpack_spikes,
     world_size_of,
 )
@@ -214,3 +216,16 @@ def test_a_torchrun_launch_sets_the_world_size(monkeypatch):
     assert world_size_of(None) == 2 and world_size_of(4) == 4
     with pytest.raises(ValueError, match="at least 1 rank"):
         world_size_of(0)
+
+
+def test_run_ranks_joins_a_torchrun_launch_as_its_rank(monkeypatch):
+    # a launch of one rank, as torchrun would start it: the environment names the group
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    assert run_ranks(lambda: (dist.get_rank(), dist.get_world_size())) == (0, 1)
+    assert not dist.is_initialized()  # the group it joined is closed again
