@@ -147,21 +147,43 @@ class GraphAdjacency:
     def from_edges(
         cls, edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, dtype: torch.dtype
     ) -> "GraphAdjacency":
-        """Build from PyG's ``edge_index`` (row 0: source, row 1: target); duplicates add up."""
+        """Build from PyG's ``edge_index`` (row 0: source, row 1: target); duplicates add up.
+
+        The entries are sorted by the key ``target * N + source`` with :func:`torch.sort`
+        and duplicates summed one after the other in that order, which is what torch's
+        ``sparse_coo_tensor(...).coalesce().to_sparse_csr()`` does, so the matrix equals
+        that one bit for bit (tested), without coalesce's loop over every entry: on a
+        random graph of 500,000 nodes and 5.5M entries the build takes about half the time
+        (``experiments/results/profile_first_call.md``).
+        """
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.shape[1], dtype=dtype, device=edge_index.device)
         # indices are checked by check_edge_index before any layer builds its adjacency
-        coo = torch.sparse_coo_tensor(
-            edge_index.flip(0),
-            edge_weight.to(dtype),
-            (num_nodes, num_nodes),
-            check_invariants=False,
-        ).coalesce()
-        fanout = torch.bincount(coo.indices()[1], minlength=num_nodes)
+        source, target = edge_index.long()
+        key, order = torch.sort(target * num_nodes + source)
+        values = edge_weight.to(dtype)[order]
+        fresh = torch.ones_like(key, dtype=torch.bool)
+        fresh[1:] = key[1:] != key[:-1]
+        if not bool(fresh.all()):  # duplicates: each sums its terms in the sorted order
+            starts = fresh.nonzero().squeeze(1)
+            counts = torch.diff(starts, append=starts.new_tensor([key.numel()]))
+            key, summed = key[starts], values[starts]
+            term, pending = 1, (counts > 1).nonzero().squeeze(1)
+            while pending.numel():
+                summed[pending] += values[starts[pending] + term]
+                term += 1
+                pending = pending[counts[pending] > term]
+            values = summed
+        rows = torch.div(key, num_nodes, rounding_mode="floor")
+        columns = key - rows * num_nodes
+        crow = torch.zeros(num_nodes + 1, dtype=torch.long, device=key.device)
+        torch.cumsum(torch.bincount(rows, minlength=num_nodes), 0, out=crow[1:])
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            matrix = coo.to_sparse_csr()
-        return cls(matrix, fanout)
+            matrix = torch.sparse_csr_tensor(
+                crow, columns, values, (num_nodes, num_nodes), check_invariants=False
+            )
+        return cls(matrix, torch.bincount(columns, minlength=num_nodes))
 
     @classmethod
     def gcn_normalised(
