@@ -8,7 +8,8 @@ A random graph (``--nodes`` nodes, ``--degree`` random edges per node, made undi
 ``--features`` uniform random features, seed 0) and an untrained 3-layer GCN (hidden
 ``--hidden``, ReLU, seed 0) converted with ``rate`` at ``--T`` steps, calibrated on the
 graph itself (``check=False``: the agreement check would be one more full run). Each
-setting runs in a fresh subprocess, so its peak resident memory (``ru_maxrss``) is its own:
+setting runs in a fresh subprocess, so its peak resident memory (``VmHWM``, reset before the
+call after glibc's ``malloc_trim``) is its own:
 
 - the SNN in one pass (every layer holds all T steps of all nodes);
 - the same SNN with ``steps_per_chunk`` set to each of ``--chunks``;
@@ -23,6 +24,7 @@ committed results change only when asked). ``gsnn bench memory`` runs the same c
 """
 
 import argparse
+import ctypes
 import gc
 import json
 import subprocess
@@ -48,8 +50,10 @@ def process_mb(key: str) -> float:
 
 
 def reset_peak() -> None:
-    """Make ``VmHWM`` start again from the current resident size (Linux >= 4.0)."""
+    """Return freed memory to the system (glibc's ``malloc_trim``), then make ``VmHWM`` start
+    again from the current resident size (Linux >= 4.0)."""
     gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
 
@@ -150,7 +154,8 @@ def markdown(args, rows: list) -> str:
         f"3-layer GCN hidden {args.hidden}, untrained, ReLU, `rate`, T = {args.T}, "
         f"{args.threads} thread(s), seed 0). Each row is a fresh process. *memory* = peak "
         "resident memory during the call minus the resident memory just before it (Linux "
-        "`VmHWM`, reset before the call), i.e. what the call itself needs; *time* relative "
+        "`VmHWM`, reset before the call, after glibc's `malloc_trim` returned freed memory), "
+        "i.e. what the call itself needs; *time* relative "
         "to the SNN's one pass, measured in the same run on a machine that may be shared; "
         "*max |Δ logits|* against the SNN's one pass. `bytes_per_step` estimates "
         f"{per_step_mb:.1f} MiB per simulated step for this graph.",

@@ -9,6 +9,7 @@ from torch import Tensor, fx, nn
 
 from gsnn.coding.validation import check_time_steps
 from gsnn.convert.input_binding import InputBinding
+from gsnn.convert.memory_plan import MemoryEstimate
 from gsnn.convert.output_ops import OutputOp
 from gsnn.methods.method import ConversionMethod
 from gsnn.metrics import EnergyModel, SpikeStats, StatsRecorder
@@ -206,7 +207,8 @@ class SpikingNetwork(nn.Module):
         (``None``: all nodes and steps in one sparse matmul, the default).
 
         Used by :meth:`forward`, :meth:`forward_stepwise` and
-        :class:`~gsnn.distributed.DistributedSpikingNetwork` (blocks of a rank's rows).
+        :class:`~gsnn.distributed.DistributedSpikingNetwork` (blocks of a rank's rows);
+        :meth:`plan_chunks` chooses it with :attr:`steps_per_chunk` for a budget.
         Outputs equal the unblocked run bit for bit. Setting it refuses networks with an
         aggregation that does not go through the adjacency (``aggr='max'``), which would
         run unblocked.
@@ -385,7 +387,8 @@ class SpikingNetwork(nn.Module):
         It is an upper bound on what the body keeps alive between its ops (each
         result is freed after its last use); temporaries inside a layer add to it.
         The input code of a step counts too, unless it is a view of the input
-        (analog coding).
+        (analog coding). :meth:`memory_estimate` measures what a call allocates instead,
+        temporaries included.
         """
         with self._lock:
             inputs = self.body_inputs(*args, **kwargs)
@@ -403,20 +406,46 @@ class SpikingNetwork(nn.Module):
                 measuring.total += code.numel() * code.element_size()
             return measuring.total
 
-    def plan_chunks(self, memory_bytes: int, *args, headroom: float = 4.0, **kwargs) -> int:
-        """Set :attr:`steps_per_chunk` so one chunk fits in ``memory_bytes``; return it.
+    def memory_estimate(self, *args, **kwargs) -> MemoryEstimate:
+        """Measure what a call on ``inputs`` needs, for any :attr:`steps_per_chunk` and
+        :attr:`nodes_per_block` (:class:`~gsnn.convert.memory_plan.MemoryEstimate`).
 
-        A chunk of ``c`` steps is taken to need ``headroom * c`` times
-        :meth:`bytes_per_step` of ``inputs`` (a representative batch, e.g. the
-        whole graph). The headroom covers what that estimate leaves out: the
-        temporaries inside layers and the state carried between chunks. On a
-        3-layer GCN over 50,000 nodes, ``experiments/results/benchmark_memory.md``
-        measured between 1.3 times the estimate (32 steps) and 2.6 times it
-        (4 steps), so the default keeps a chunk within the budget there.
-        :attr:`steps_per_chunk` becomes ``None`` (one pass) when all steps fit.
+        ``inputs`` is a representative batch (e.g. the whole graph). Its
+        :meth:`~gsnn.convert.memory_plan.MemoryEstimate.peak_bytes`,
+        :meth:`~gsnn.convert.memory_plan.MemoryEstimate.layer_bytes` and
+        :meth:`~gsnn.convert.memory_plan.MemoryEstimate.plan` run the body for a chunk of
+        one, two or three steps where a question needs a size not probed yet (about five
+        steps for a call that fits in one pass, up to thirteen with node blocks).
 
         Raises:
-            ValueError: the method cannot run in chunks, or not even one step fits.
+            ValueError: the method cannot run in chunks (windowed neurons or weights).
+        """
+        with self._lock:
+            inputs = self.body_inputs(*args, **kwargs)
+            self._check_inputs(inputs)
+            return MemoryEstimate(self, inputs)
+
+    def plan_chunks(self, memory_bytes: int, *args, headroom: float = 1.5, **kwargs) -> int:
+        """Set :attr:`steps_per_chunk` and :attr:`nodes_per_block` so a call on ``inputs``
+        fits in ``memory_bytes``; return the steps per pass.
+
+        The plan (:meth:`~gsnn.convert.memory_plan.MemoryEstimate.plan` of
+        :meth:`memory_estimate`) takes the fewest chunks of steps, as even as possible,
+        whose estimated peak times ``headroom`` fits (one pass, :attr:`steps_per_chunk`
+        ``None``, when everything fits), with node blocks, as large as fit, where all
+        nodes at once do not fit at that number of chunks. ``memory_bytes`` bounds what
+        the call allocates beyond what exists before it (inputs, weights, cached
+        adjacencies, the previous call's states and step logits). The estimate is measured
+        per op of the body; ``headroom`` covers what it does not see, memory that kernels
+        free before they return and allocator overhead:
+        ``experiments/results/benchmark_memory_plan.md`` compares it with the peak
+        resident memory of real calls. For the plan itself and the per-op estimate, use
+        ``snn.memory_estimate(*inputs).plan(memory_bytes)``.
+
+        Raises:
+            ValueError: the method cannot run in chunks, ``memory_bytes`` or ``headroom``
+                is not valid, or no plan fits (the message names the smallest budget
+                that would).
         """
         if isinstance(memory_bytes, bool) or not isinstance(memory_bytes, (int, float)):
             raise ValueError(f"memory_bytes must be a number of bytes, got {memory_bytes!r}.")
@@ -424,16 +453,10 @@ class SpikingNetwork(nn.Module):
             raise ValueError(f"memory_bytes must be positive and finite, got {memory_bytes!r}.")
         if not headroom >= 1:
             raise ValueError(f"headroom must be >= 1, got {headroom!r}.")
-        per_step = headroom * self.bytes_per_step(*args, **kwargs)
-        steps = int(int(memory_bytes) // per_step)
-        if steps < 1:
-            raise ValueError(
-                f"A memory budget of {int(memory_bytes):,} bytes is below one step's estimated "
-                f"{per_step:,.0f} bytes (headroom included); raise the budget or run fewer "
-                "samples (nodes) at once."
-            )
-        self.steps_per_chunk = None if steps >= self.steps else steps
-        return min(steps, self.steps)
+        plan = self.memory_estimate(*args, **kwargs).plan(memory_bytes, headroom)
+        self.steps_per_chunk = plan.steps_per_chunk
+        self.nodes_per_block = plan.nodes_per_block
+        return plan.steps_per_chunk or self.steps
 
     def _decode(self, currents: Tensor) -> Tensor:
         step_logits = self.readout(currents)

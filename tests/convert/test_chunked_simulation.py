@@ -151,23 +151,6 @@ def test_bytes_per_step_counts_every_intermediate_result_of_one_step():
     assert snn.bytes_per_step(torch.rand(20, 4)) == 4 * 20 * (3 + 3 + 2)
 
 
-def test_plan_chunks_fits_the_budget(graph):
-    torch.manual_seed(5)
-    model = GCN(FEATURES, HIDDEN, CLASSES, num_layers=3).double().eval()
-    snn = gsnn.convert(model, graph, method="rate", T=16)
-    per_step = snn.bytes_per_step(graph.x, graph.edge_index)
-    inputs = (graph.x, graph.edge_index)
-    assert snn.plan_chunks(5 * per_step + 1, *inputs, headroom=1) == 5
-    assert snn.steps_per_chunk == 5
-    assert snn.plan_chunks(20 * per_step, *inputs) == 5  # default headroom 4
-    assert snn.plan_chunks(100 * per_step, *inputs, headroom=1) == 16
-    assert snn.steps_per_chunk is None  # everything fits in one pass
-    with pytest.raises(ValueError, match="below one step"):
-        snn.plan_chunks(4 * per_step - 1, *inputs)
-    with pytest.raises(ValueError, match="headroom"):
-        snn.plan_chunks(100 * per_step, *inputs, headroom=0.5)
-
-
 def test_convert_runs_its_agreement_check_in_chunks(graph):
     torch.manual_seed(6)
     model = GCN(FEATURES, HIDDEN, CLASSES, num_layers=3).double().eval()
