@@ -309,19 +309,22 @@ def run(
     trained and scored with (:func:`gsnn.ann.train_node_classifier`); the SNN is converted
     and run on ``data.edge_index`` either way.
 
-    Variants already in the journal are skipped, so an interrupted sweep resumes
-    and new variants extend old results.
+    (variant, T) pairs already in the journal are skipped, so an interrupted sweep resumes
+    and new variants or new T extend old results.
     """
     for architecture in architectures:
         model_class, shape = ARCHITECTURES[architecture]
         for seed in seeds:
             done = {  # read afresh: other runs may append to the same journal
-                (row["architecture"], row["seed"], row["variant"])
+                (row["architecture"], row["seed"], row["variant"], row["T"])
                 for row in read_journal(journal)
                 if row["dataset"] == dataset_name
             }
             todo = [
-                v for v in VARIANTS if v[0] in labels and (architecture, seed, v[0]) not in done
+                v
+                for v in VARIANTS
+                if v[0] in labels
+                and any((architecture, seed, v[0], T) not in done for T in time_steps)
             ]
             if not todo:
                 continue
@@ -366,6 +369,8 @@ def run(
             for label, method, method_options, activation, options in todo:
                 model, ann_accuracy = trained(activation, options)
                 for T in time_steps:
+                    if (architecture, seed, label, T) in done:
+                        continue  # a run with other T added rows; only the missing T run
                     if T % method_options.get("period", 1):
                         continue  # phase coding runs whole periods only
                     if T != options.get("noisy_qc_steps", T):
