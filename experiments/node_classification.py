@@ -73,7 +73,7 @@ and on seed 4 from the variants of its ReLU and L = 8 QCFS ANNs (the others foll
         "one-spike B=1.5" "one-spike B=1.5 spike input" css "phase K=8" --workers 1
 
 and, on the 4-layer residual GCN, from the variants that convert its ReLU and L = 8 QCFS
-ANNs at T = 8, 16, 32 on seeds 0 and 1 (the other ANNs and T did not fit the time),
+ANNs at T = 8, 16, 32 on seeds 0 and 1 (the other ANNs followed, see below),
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice python \
         experiments/node_classification.py --datasets PubMed --seeds 0 1 \
@@ -99,6 +99,25 @@ journal are skipped), the other variants of the residual GCN's ReLU ANN on seeds
         --architectures "GCN-4 h64 residual" --variants rate "rate initial_potential=0.5" \
         "qcfs L=8 from ReLU" "one-spike B=1.5" "one-spike B=1.5 spike input" \
         --T 8 16 32 --workers 1
+
+then the residual GCN's other methods on seeds 0-4: Deng & Gu's threshold-ReLU ANN (both
+shifts), burst and phase coding of its ReLU ANN,
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice -n 10 python \
+        experiments/node_classification.py --datasets PubMed --seeds 0 1 2 3 4 \
+        --architectures "GCN-4 h64 residual" \
+        --variants optimal "optimal shift=initial" "burst G=2" "phase K=8" \
+        --T 8 16 32 --workers 1
+
+and dual-phase with the QCFS ANNs it is compared with (seeds 0 and 1 from this command
+with ``--seeds 0 1 2 3 4``, seeds 2, 3, 4 from three processes of it with one seed each;
+rows already in the journal are skipped),
+
+    GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice -n 10 python \
+        experiments/node_classification.py --datasets PubMed --seeds <seed> \
+        --architectures "GCN-4 h64 residual" \
+        --variants "qcfs L=1" "qcfs L=2" "dual-phase T=1" "dual-phase T=2" \
+        --T 1 2 --workers 1
 
 followed by
 ``--summarise-only --datasets Cora CiteSeer PubMed --seeds $(seq 0 19)`` to
@@ -324,7 +343,9 @@ def run(
                 v
                 for v in VARIANTS
                 if v[0] in labels
-                and any((architecture, seed, v[0], T) not in done for T in time_steps)
+                and any(
+                    (architecture, seed, v[0], T) not in done for T in time_steps if runs_at(v, T)
+                )
             ]
             if not todo:
                 continue
@@ -369,12 +390,10 @@ def run(
             for label, method, method_options, activation, options in todo:
                 model, ann_accuracy = trained(activation, options)
                 for T in time_steps:
+                    if not runs_at((label, method, method_options, activation, options), T):
+                        continue
                     if (architecture, seed, label, T) in done:
                         continue  # a run with other T added rows; only the missing T run
-                    if T % method_options.get("period", 1):
-                        continue  # phase coding runs whole periods only
-                    if T != options.get("noisy_qc_steps", T):
-                        continue  # a dual-phase ANN is quantised for one T
                     # dual-phase calibrates the SNN itself: training and validation nodes only
                     rows = {}
                     if method == "dual-phase":
@@ -419,6 +438,14 @@ def run(
                 # unit's lines go in whole, never interleaved with another's
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 handle.writelines(json.dumps(row) + "\n" for row in unit)
+
+
+def runs_at(variant, T):
+    """Whether ``variant`` (an entry of ``VARIANTS``) is converted at ``T`` steps."""
+    _, _, method_options, _, options = variant
+    if T % method_options.get("period", 1):
+        return False  # phase coding runs whole periods only
+    return T == options.get("noisy_qc_steps", T)  # a dual-phase ANN is quantised for one T
 
 
 def read_journal(journal):
