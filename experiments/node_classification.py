@@ -144,7 +144,9 @@ remaining seeds came in a third session from the same command with ``--seeds 3 4
 rows already in the journal are skipped); CS GCN (``--root`` an unpacked copy, see
 below); then, their ANNs trained on a transposed CSR adjacency (the same function through
 PyG's ``spmm``, about 6x faster here for SAGE's wide first layer, other rounding),
-Computers SAGE (CS SAGE, started beside it, was stopped for time before a seed finished),
+Computers SAGE, then in a later session CS SAGE (the same command with ``--datasets CS``
+and ``--root`` the unpacked copy; ``--seeds 0 1 2``, ``--seeds 3 4`` and ``--seeds 2`` as
+three processes, rows already in the journal are skipped),
 
     GSNN_DATA_MIRROR=../shared/datasets OMP_NUM_THREADS=1 nice -n 10 python \
         experiments/node_classification.py --datasets Computers \
