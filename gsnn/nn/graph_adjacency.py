@@ -160,6 +160,8 @@ class GraphAdjacency:
             edge_weight = torch.ones(edge_index.shape[1], dtype=dtype, device=edge_index.device)
         # indices are checked by check_edge_index before any layer builds its adjacency
         source, target = edge_index.long()
+        # torch.sort's default (not stable=True) is the order coalesce sums duplicates in:
+        # a stable sort orders them otherwise and changes the sums' last bits (tested)
         key, order = torch.sort(target * num_nodes + source)
         values = edge_weight.to(dtype)[order]
         fresh = torch.ones_like(key, dtype=torch.bool)
