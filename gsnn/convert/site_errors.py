@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from gsnn.calibration import ActivationRecorder
 from gsnn.convert.input_binding import ModelCall, trace_call
+from gsnn.convert.pre_trace import prepare_for_tracing
 from gsnn.convert.spiking_network import SpikingNetwork
 
 
@@ -124,7 +125,7 @@ def site_errors(
     neuron_names = list(snn.thresholds)
     sites = [snn.neuron_sites[name] for name in neuron_names]
     call = ModelCall(args, kwargs)
-    ann, binding = trace_call(copy.deepcopy(model).eval(), call)
+    ann, binding = trace_call(prepare_for_tracing(copy.deepcopy(model)).eval(), call)
     recorder = ActivationRecorder(ann, sites)
     recorder.run(*binding(*args, **kwargs))
     missing = [site for site in sites if site not in recorder.outputs]

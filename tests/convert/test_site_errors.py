@@ -6,6 +6,7 @@ import pytest
 import torch
 from basic_block import BasicBlockCNN
 from torch import nn
+from torch_geometric.nn import GINConv, global_add_pool
 from torch_geometric.utils import erdos_renyi_graph
 
 import gsnn
@@ -103,6 +104,37 @@ def test_qcfs_graph_network_first_site_is_exact_at_T_equal_L():
     (error,) = site_errors(snn, model, x, edge_index)
     assert error.mean_abs_error < 1e-6
     assert error.within_half_step == 1.0
+
+
+class PooledGIN(nn.Module):
+    """PyG's GINConv with a QCFS MLP inside, ``global_add_pool`` and a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        mlp = nn.Sequential(nn.Linear(6, 8), QCFS(levels=4), nn.Linear(8, 8))
+        self.conv, self.act, self.lin = GINConv(mlp), QCFS(levels=4), nn.Linear(8, 2)
+
+    def forward(self, x, edge_index, batch):
+        return self.lin(global_add_pool(self.act(self.conv(x, edge_index)), batch))
+
+
+def test_gin_sites_inside_the_conv_are_compared():
+    """The activation inside a GINConv's MLP is a site of its own (the converter splits
+    GINConv into aggregation and MLP); two-phase is exact there and after it (O22a)."""
+    torch.manual_seed(3)
+    model = PooledGIN().double()
+    x, edge_index = torch.rand(30, 6, dtype=torch.float64), erdos_renyi_graph(30, 0.2)
+    batch = torch.arange(30) // 10
+    model.train()
+    with torch.no_grad():
+        model(x, edge_index, batch)
+    model.eval()
+    snn = gsnn.convert(model, (x, edge_index, batch), method="two-phase", T=4, check=False)
+    errors = site_errors(snn, model, x, edge_index, batch)
+    assert [e.site for e in errors] == ["conv_nn_1", "act"]
+    for error in errors:
+        assert error.ann_mean > 0
+        assert error.mean_abs_error < 1e-12
 
 
 def test_chunked_runs_report_the_same_errors():
