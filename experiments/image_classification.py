@@ -101,6 +101,12 @@ data copies through ``GSNN_DATA_MIRROR``):
         --dataset cifar10 --models resnet20 vggsmall --seeds 0 1 --test-images 10000 \
         --qcfs-levels 4 --variants "two-phase signed" --max-T 8
 
+    # qcfs with signed bursts (up to T spikes of either sign per step, net count in [0, T]):
+    # exact at T = L at any depth (docs/methods.md O22c); 1 torch thread, nice -n 10
+    GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
+        --dataset cifar10 --models resnet20 --seeds 0 1 2 3 4 --test-images 10000 \
+        --qcfs-levels 4 --variants "qcfs signed bursts" --max-T 4
+
     # channel-wise thresholds (Kim et al.), alone and with v0 = θ/2
     GSNN_DATA_MIRROR=../shared/datasets python experiments/image_classification.py \
         --dataset cifar10 --models resnet20 --seeds 0 --test-images 1000 \
@@ -202,6 +208,8 @@ VARIANTS = [
         True,
     ),
     ("qcfs", "qcfs", {}, "qcfs", [1, 2, 4, 8, 16, 32], True),
+    # Γ = T and a net-count cap of T: a run at one T is not a truncation of a longer one
+    ("qcfs signed bursts", "qcfs", {"signed": True, "burst": None}, "qcfs", [4, 8], False),
     ("burst G=2", "burst", {"burst": 2}, "relu", [1, 2, 4, 8, 16, 32], True),
     ("two-phase", "two-phase", {}, "qcfs", [2, 4, 8, 16], False),
     ("two-phase signed", "two-phase", {"signed": True}, "qcfs", [1, 2, 4, 8, 16, 32], True),

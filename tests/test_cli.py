@@ -227,7 +227,9 @@ def test_eval_saved_files_and_refuse_to_overwrite_them(
     assert main(["eval", "--load", "bare.snn", "--quiet"]) == 2
     assert "--load bare.snn records no data set" in capsys.readouterr().err
     assert main(["eval", "--load", "bare.snn", "--dataset", "graph.pt", "--quiet"]) == 0
-    assert capsys.readouterr().out.startswith("bare.snn: SNN, method QCFSMethod(), T=4\n")
+    assert capsys.readouterr().out.startswith(
+        "bare.snn: SNN, method QCFSMethod(signed=False, burst=1), T=4\n"
+    )
 
     # saving again to the same paths refuses before training and leaves the files alone
     before = (folder / "ann.pt").read_bytes()
@@ -295,9 +297,8 @@ def test_readme_command_prints_the_comparison(tmp_path, monkeypatch, capsys):
     argv = ["convert", "--dataset", "Cora", "--model", "gcn", "--method", "qcfs", "--T", "8"]
     assert main(argv + ["--epochs", "5", "--root", str(tmp_path), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "Cora, 2-layer GCN (hidden 16), ANN activation qcfs, L=8, method QCFSMethod()" in (
-        printed
-    )
+    expected = "Cora, 2-layer GCN (hidden 16), ANN activation qcfs, L=8, method QCFSMethod("
+    assert expected + "signed=False, burst=1)" in printed
     for row in ("ANN test accuracy", "SNN test accuracy", "conversion loss", "energy estimate"):
         assert row in printed
 
@@ -396,7 +397,8 @@ def test_methods_lists_every_option_with_its_default(capsys):
         "optional": False,
         "description": '"mse" or "kl".',
     }
-    assert listing["qcfs"]["options"] == {}
+    assert listing["qcfs"]["options"]["signed"]["default"] is False
+    assert listing["qcfs"]["options"]["burst"]["type"] == "int"
     assert main(["methods"]) == 0
     text = capsys.readouterr().out
     assert "--option initial_potential=0.0 (float)" in text and "``" not in text

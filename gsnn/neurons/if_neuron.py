@@ -35,15 +35,25 @@ class IFNeuron(Neuron):
         n(t) = \mathrm{clip}(\lfloor m(t) / \theta \rfloor, 0, \Gamma), \qquad
         v(t) = m(t) - \theta\, n(t) \;\text{(soft)} \;\text{or}\; 0 \;\text{(hard, if } n(t) > 0)
 
-    with :math:`v(0) = v_0`. With ``signed=True`` (requires :math:`\Gamma = 1`,
-    soft reset) the neuron may also emit :math:`-1` when :math:`m(t) < 0` and its
-    net spike count is positive, adding :math:`\theta` back to the membrane, so
-    early over-firing is taken back.
+    with :math:`v(0) = v_0`. With ``signed=True`` (soft reset) the neuron may also
+    emit negative spikes while its net spike count :math:`C(t-1) = \sum_{\tau<t} n(\tau)`
+    is positive, adding :math:`\theta` back to the membrane per spike, so early
+    over-firing is taken back: :math:`n(t) = \mathrm{clip}(\lfloor m(t)/\theta
+    \rfloor, -\min(C(t-1), \Gamma), \Gamma)`. With ``max_count`` the net count never
+    exceeds it: the upper bound becomes :math:`\min(\Gamma, C_{\max} - C(t-1))`.
+
+    A signed neuron with :math:`\Gamma \geq C_{\max} = T` (soft reset, no shift)
+    ends every window with :math:`0 \le v(T) < \theta` unless a bound binds, so its
+    net count is :math:`\mathrm{clip}(\lfloor (v_0 + \sum_t I(t))/\theta \rfloor, 0,
+    T)` for *any* input sequence (O9 without its per-step bound): the two-phase
+    neuron's count (O8), reached online.
 
     Spikes stay spikes: the output holds spike *counts* per step from the
-    alphabet :math:`\{0, 1\}`, :math:`\{-1, 0, 1\}` (signed) or
-    :math:`\{0, \dots, \Gamma\}` (burst). The threshold is not multiplied in; the
-    converter folds it into the receiving synaptic layer.
+    alphabet :math:`\{0, 1\}`, :math:`\{-1, 0, 1\}` (signed),
+    :math:`\{0, \dots, \Gamma\}` (burst) or :math:`\{-\Gamma, \dots, \Gamma\}`
+    (signed burst); a count of :math:`k` is :math:`k` spikes (events). The
+    threshold is not multiplied in; the converter folds it into the receiving
+    synaptic layer.
 
     Args:
         threshold (float or Tensor): firing threshold :math:`\theta > 0`; a
@@ -56,6 +66,8 @@ class IFNeuron(Neuron):
             ``"hard"`` (reset to zero). (default: ``"soft"``)
         max_spikes_per_step (int): burst size :math:`\Gamma \geq 1`. (default: ``1``)
         signed (bool): allow corrective negative spikes. (default: ``False``)
+        max_count (int, optional): the largest net spike count of a window
+            :math:`C_{\max}`; ``None`` for no bound. (default: ``None``)
 
     Shapes:
         - **input:** currents :math:`(T, *)`
@@ -67,6 +79,7 @@ class IFNeuron(Neuron):
     """
 
     streams_state = True
+    max_count: Optional[int] = None  # what neurons saved before the option existed load with
 
     def __init__(
         self,
@@ -76,6 +89,7 @@ class IFNeuron(Neuron):
         reset: str = "soft",
         max_spikes_per_step: int = 1,
         signed: bool = False,
+        max_count: Optional[int] = None,
     ) -> None:
         super().__init__()
         if reset not in RESET_MODES:
@@ -85,8 +99,12 @@ class IFNeuron(Neuron):
                 "IFNeuron: max_spikes_per_step must be an integer >= 1, "
                 f"got {max_spikes_per_step!r}."
             )
-        if signed and (max_spikes_per_step != 1 or reset != "soft"):
-            raise ValueError("IFNeuron: signed spikes need max_spikes_per_step=1 and reset='soft'.")
+        if signed and reset != "soft":
+            raise ValueError("IFNeuron: signed spikes need reset='soft'.")
+        if max_count is not None and (not isinstance(max_count, int) or max_count < 1):
+            raise ValueError(
+                f"IFNeuron: max_count must be an integer >= 1 or None, got {max_count!r}."
+            )
         threshold = _as_buffer(threshold, "threshold")
         if (threshold <= 0).any():
             raise ValueError("IFNeuron: threshold must be > 0 everywhere.")
@@ -96,6 +114,7 @@ class IFNeuron(Neuron):
         self.reset_mode = reset
         self.max_spikes_per_step = max_spikes_per_step
         self.signed = signed
+        self.max_count = max_count
         self.keep_state = False
         self._membrane: Optional[Tensor] = None
         self._net_count: Optional[Tensor] = None
@@ -119,10 +138,12 @@ class IFNeuron(Neuron):
         if self.keep_state and self._membrane is not None:
             # the scan updates in place: the state handed out by `membrane` stays as it was
             membrane = self._membrane.clone()
-            net_count = self._net_count.clone() if self.signed else None
+            net_count = self._net_count.clone() if self.counts_net_spikes else None
         else:
             membrane = self.v0.to(current.dtype).expand(step_shape).clone()
-            net_count = torch.zeros(step_shape, dtype=current.dtype) if self.signed else None
+            net_count = (
+                torch.zeros(step_shape, dtype=current.dtype) if self.counts_net_spikes else None
+            )
         has_shift = bool(shift.any())
         # same memory layout as the current (node-major after a graph aggregation)
         spikes = torch.empty_like(current)
@@ -132,7 +153,7 @@ class IFNeuron(Neuron):
             if has_shift:
                 membrane.add_(shift)
             self._fire_into(spikes_t, membrane, theta, net_count)
-            if self.signed:
+            if net_count is not None:
                 net_count.add_(spikes_t)
             self._reset_(membrane, spikes_t, theta)
         self._membrane, self._net_count = membrane, net_count
@@ -142,13 +163,29 @@ class IFNeuron(Neuron):
         self, spikes: Tensor, membrane: Tensor, theta: Tensor, net_count: Optional[Tensor]
     ) -> None:
         """Write one step's spike counts into ``spikes``."""
-        if self.max_spikes_per_step > 1:
+        burst = self.max_spikes_per_step
+        if net_count is not None and (burst > 1 or self.max_count is not None):
             torch.div(membrane, theta, out=spikes)
-            spikes.floor_().clamp_(0, self.max_spikes_per_step)
+            spikes.floor_()
+            if self.max_count is None:
+                upper = torch.full_like(net_count, burst)
+            else:
+                upper = net_count.neg().add_(self.max_count).clamp_(max=burst)
+            lower = net_count.clamp(max=burst).neg_() if self.signed else torch.zeros_like(upper)
+            spikes.clamp_(lower, upper)
+            return
+        if burst > 1:
+            torch.div(membrane, theta, out=spikes)
+            spikes.floor_().clamp_(0, burst)
             return
         torch.ge(membrane, theta, out=spikes)
         if self.signed:  # theta > 0, so a negative membrane never fires a positive spike
             spikes.masked_fill_((membrane < 0) & (net_count > 0), -1.0)
+
+    @property
+    def counts_net_spikes(self) -> bool:
+        """Whether the neuron tracks its net spike count (signed or bounded)."""
+        return self.signed or self.max_count is not None
 
     def _reset_(self, membrane: Tensor, spikes: Tensor, theta: Tensor) -> None:
         """Reset the membrane after the step that emitted ``spikes``, in place."""
@@ -171,4 +208,6 @@ class IFNeuron(Neuron):
             parts.append(f"max_spikes_per_step={self.max_spikes_per_step}")
         if self.signed:
             parts.append("signed=True")
+        if self.max_count is not None:
+            parts.append(f"max_count={self.max_count}")
         return ", ".join(parts)

@@ -44,7 +44,10 @@ def test_unknown_and_mistyped_options_name_every_option():
     with pytest.raises(ValueError, match="percentile must be a number, got '99'"):
         get_method("rate", percentile="99")
     get_method("rate", percentile=99)  # an int is a number
-    with pytest.raises(ValueError, match="'qcfs': it has no option 'levels'; .* are: none"):
+    with pytest.raises(
+        ValueError,
+        match=r"'qcfs': it has no option 'levels'; .* are: signed=False \(bool\), burst=1",
+    ):
         get_method("qcfs", levels=4)
 
 

@@ -254,6 +254,40 @@ def test_o9_counterexample_when_bound_violated():
     assert formula == 0
 
 
+@pytest.mark.parametrize("theta", THRESHOLDS)
+def test_o9_signed_burst_up_to_T_needs_no_per_step_bound(theta):
+    """O9 without its bound: a signed neuron that may fire up to T spikes per step, with a
+    net count of at most T, ends every window at clip(floor((v0 + sum I)/theta), 0, T), the
+    two-phase neuron's count (O8), for any order and size of its inputs."""
+    generator = torch.Generator().manual_seed(19)
+    T, M = 6, 2000
+    currents = dyadic(generator, (T, M), -4.0, 4.0) * theta  # |I| up to 4 theta per step
+    v0 = dyadic(generator, (M,), 0.0, 0.96875) * theta
+    neuron = IFNeuron(theta, v0=v0, signed=True, max_spikes_per_step=T, max_count=T)
+    spikes = neuron(currents)
+    expected = torch.clamp(torch.floor((v0 + currents.sum(0)) / theta), 0, T)
+    assert torch.equal(spikes.sum(0), expected)
+    assert bool((spikes <= -2).any()) and bool((spikes >= 2).any())  # bursts both ways
+    running = cumulative_counts(spikes)
+    assert bool((running >= 0).all()) and bool((running <= T).all())
+    # the same inputs break the one-spike signed neuron (O9's bound is violated)
+    single = IFNeuron(theta, v0=v0, signed=True)(currents).sum(0)
+    assert not torch.equal(single, expected)
+
+
+def test_o9_counterexample_is_exact_with_bursts():
+    """The counter-example above: a burst of -2 takes both early spikes back."""
+    currents = torch.tensor([[1.0], [1.0], [-2.5]], dtype=F64)
+    spikes = IFNeuron(1.0, signed=True, max_spikes_per_step=3, max_count=3)(currents)
+    assert spikes.squeeze(1).tolist() == [1.0, 1.0, -2.0]
+
+
+def test_max_count_caps_the_net_count_of_a_burst():
+    currents = torch.tensor([[2.5], [2.5], [2.5]], dtype=F64)
+    spikes = IFNeuron(1.0, max_spikes_per_step=3, max_count=4)(currents)
+    assert spikes.squeeze(1).tolist() == [2.0, 2.0, 0.0]  # the third step would exceed 4
+
+
 def test_signed_neuron_without_positive_count_stays_silent():
     spikes = IFNeuron(1.0, signed=True)(torch.tensor([[-0.5], [-0.5]], dtype=F64))
     assert spikes.squeeze(1).tolist() == [0.0, 0.0]
@@ -290,6 +324,8 @@ def test_per_channel_threshold_o1():
         {"reset": "hard"},
         {"max_spikes_per_step": 3},
         {"signed": True, "v0": 0.5},
+        {"signed": True, "v0": 0.5, "max_spikes_per_step": 4, "max_count": 41},
+        {"v0": 0.5, "max_spikes_per_step": 2, "max_count": 30},
     ],
 )
 def test_streaming_in_chunks_equals_one_call(kwargs):
@@ -344,11 +380,15 @@ def test_bad_burst_raises(gamma):
         IFNeuron(1.0, max_spikes_per_step=gamma)
 
 
-def test_signed_needs_single_spikes_and_soft_reset():
-    with pytest.raises(ValueError, match="signed"):
-        IFNeuron(1.0, signed=True, max_spikes_per_step=2)
+def test_signed_needs_soft_reset():
     with pytest.raises(ValueError, match="signed"):
         IFNeuron(1.0, signed=True, reset="hard")
+
+
+@pytest.mark.parametrize("max_count", [0, -2, 2.0])
+def test_bad_max_count_raises(max_count):
+    with pytest.raises(ValueError, match="max_count"):
+        IFNeuron(1.0, max_count=max_count)
 
 
 def test_input_without_time_axis_raises():
@@ -363,4 +403,5 @@ def test_extra_repr():
     for part in ("threshold=2", "v0=1", "shift=0.125", "reset='hard'", "max_spikes_per_step=3"):
         assert part in text
     assert "signed=True" in repr(IFNeuron(1.0, signed=True))
+    assert "max_count=8" in repr(IFNeuron(1.0, max_count=8))
     assert "threshold=tensor(4,)" in repr(IFNeuron(torch.ones(4)))

@@ -6,7 +6,7 @@ import torch
 from gsnn.neurons import IFNeuron
 
 
-def textbook_if(current, theta, v0, shift, reset, burst, signed):
+def textbook_if(current, theta, v0, shift, reset, burst, signed, max_count=None):
     """m = v + I + shift; n = fire(m); v = m - theta n (soft) or 0 if n > 0 (hard), one new
     tensor per operation, as the neuron was first written."""
     membrane = torch.as_tensor(v0, dtype=current.dtype).expand(current.shape[1:]).clone()
@@ -15,8 +15,11 @@ def textbook_if(current, theta, v0, shift, reset, burst, signed):
     steps = []
     for t in range(current.shape[0]):
         membrane = membrane + current[t] + shift if shift else membrane + current[t]
-        if burst > 1:
-            spikes = torch.clamp(torch.floor(membrane / theta), 0, burst)
+        if burst > 1 or max_count is not None:
+            cap = float("inf") if max_count is None else max_count
+            upper = torch.clamp(cap - net, max=burst)
+            lower = -torch.clamp(net, max=burst) if signed else torch.zeros_like(net)
+            spikes = torch.minimum(torch.maximum(torch.floor(membrane / theta), lower), upper)
         else:
             positive = (membrane >= theta).to(current.dtype)
             negative = ((membrane < 0) & (net > 0)).to(current.dtype) * (1 - positive)
@@ -36,6 +39,10 @@ CASES = [
     dict(reset="hard", burst=1, signed=False, shift=0.0),
     dict(reset="soft", burst=3, signed=False, shift=0.0),
     dict(reset="soft", burst=1, signed=True, shift=0.0),
+    dict(reset="soft", burst=3, signed=True, shift=0.0),
+    dict(reset="soft", burst=9, signed=True, shift=0.0, max_count=9),
+    dict(reset="soft", burst=2, signed=False, shift=0.0, max_count=5),
+    dict(reset="soft", burst=1, signed=True, shift=0.0, max_count=3),
 ]
 
 
@@ -52,6 +59,7 @@ def test_scan_equals_textbook_recurrence_bitwise(case, per_channel):
         reset=case["reset"],
         max_spikes_per_step=case["burst"],
         signed=case["signed"],
+        max_count=case.get("max_count"),
     )
     expected, membrane = textbook_if(
         current,
@@ -61,6 +69,7 @@ def test_scan_equals_textbook_recurrence_bitwise(case, per_channel):
         case["reset"],
         case["burst"],
         case["signed"],
+        case.get("max_count"),
     )
     spikes = neuron(current)
     assert torch.equal(spikes, expected)
