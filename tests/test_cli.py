@@ -33,6 +33,7 @@ from gsnn.cli.distributed_check import run_distributed
 from gsnn.cli.graph_task import GraphData
 from gsnn.cli.image_task import ImageData
 from gsnn.cli.node_task import NodeData
+from gsnn.cli.options import parse_method_options
 from gsnn.data import webkb
 from gsnn.distributed import NodePartition
 from gsnn.methods import METHODS
@@ -628,3 +629,17 @@ def test_a_webkb_graph_uses_the_split_numbered_by_the_seed(tmp_path, monkeypatch
     for split, accuracy in trained["accuracy"].items():
         mask = graph[f"{split}_mask"]
         assert float((prediction[mask] == graph.y[mask]).float().mean()) == accuracy
+
+
+def test_method_options_read_shell_words_for_booleans_and_none():
+    """``--option signed=true`` is how a shell user writes it; Python literals work too."""
+    pairs = ["signed=true", "burst=None", "channel_wise=FALSE", "base=1.5", "T=4", "loss=kl"]
+    assert parse_method_options(pairs) == {
+        "signed": True,
+        "burst": None,
+        "channel_wise": False,
+        "base": 1.5,
+        "T": 4,
+        "loss": "kl",
+    }
+    assert parse_method_options(["signed=True"]) == {"signed": True}

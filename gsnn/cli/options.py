@@ -207,7 +207,10 @@ def method_options(many: bool = False, converts: bool = True) -> argparse.Argume
 
 
 def parse_method_options(pairs: List[str]) -> Dict[str, Any]:
-    """``["base=1.5", "loss=kl"]`` to keyword arguments (Python literals, else text)."""
+    """``["base=1.5", "loss=kl", "signed=true"]`` to keyword arguments: Python literals,
+    ``true`` / ``false`` / ``none`` in any case as ``True`` / ``False`` / ``None`` (as
+    shells and YAML write them), else text."""
+    words = {"true": True, "false": False, "none": None}
     options = {}
     for pair in pairs:
         name, separator, text = pair.partition("=")
@@ -215,6 +218,9 @@ def parse_method_options(pairs: List[str]) -> Dict[str, Any]:
             raise CommandLineError(
                 f"--option takes NAME=VALUE (e.g. --option base=1.5), got {pair!r}."
             )
+        if text.lower() in words:
+            options[name] = words[text.lower()]
+            continue
         try:
             options[name] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
