@@ -42,11 +42,12 @@ class IFNeuron(Neuron):
     \rfloor, -\min(C(t-1), \Gamma), \Gamma)`. With ``max_count`` the net count never
     exceeds it: the upper bound becomes :math:`\min(\Gamma, C_{\max} - C(t-1))`.
 
-    A signed neuron with :math:`\Gamma \geq C_{\max} = T` (soft reset, no shift)
-    ends every window with :math:`0 \le v(T) < \theta` unless a bound binds, so its
-    net count is :math:`\mathrm{clip}(\lfloor (v_0 + \sum_t I(t))/\theta \rfloor, 0,
-    T)` for *any* input sequence (O9 without its per-step bound): the two-phase
-    neuron's count (O8), reached online.
+    A signed neuron with :math:`\Gamma \geq C_{\max} = T` (soft reset, no shift,
+    :math:`0 \le v_0 < \theta`) ends every window with :math:`0 \le v(T) < \theta`
+    unless a bound binds, so its net count is
+    :math:`\mathrm{clip}(\lfloor (v_0 + \sum_t I(t))/\theta \rfloor, 0, T)` for *any*
+    input sequence (O9 without its per-step bound): the two-phase neuron's count (O8),
+    reached online.
 
     Spikes stay spikes: the output holds spike *counts* per step from the
     alphabet :math:`\{0, 1\}`, :math:`\{-1, 0, 1\}` (signed),
