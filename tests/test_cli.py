@@ -436,7 +436,7 @@ def test_methods_lists_every_option_with_its_default(capsys):
             "use --coding analog",
         ),
         (["--test-images", "10"], "--test-images limits the test images of MNIST and CIFAR10"),
-        (["--dataset", "MUTAG", "--site-errors"], "--site-errors compares neuron sites"),
+        (["--dataset", "MNIST", "--site-errors"], "MNIST is image classification; drop it"),
         (["--dataset", "MUTAG", "--distributed", "2"], "partitions the nodes of one graph"),
         (["--distributed", "1"], "--distributed needs at least 2 ranks"),
         (
@@ -594,6 +594,12 @@ def test_a_tu_data_set_trains_converts_and_evaluates_per_graph(tmp_path, monkeyp
     assert result["ann_accuracy"] == trained["test_accuracy"]
     assert len(result["snn"]["accuracy_per_step"]) == 4
     assert result["snn"]["spikes_per_sample"] > 0  # spikes per graph
+
+    argv = ["convert", "--load", "gin.pt", "--T", "4", "--site-errors", "--json"]
+    assert main(argv + common) == 0
+    sites = [error["site"] for error in json.loads(capsys.readouterr().out)["site_errors"]]
+    assert sites[0] == "convs_0_nn_1"  # inside the first GINConv's MLP (issue: it was refused)
+    assert len(sites) == 7  # three GINConv MLPs and their outputs, the head
 
     assert main(["eval", "--load", "gin.snn", "--json"] + common) == 0
     evaluated = json.loads(capsys.readouterr().out)

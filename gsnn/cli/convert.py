@@ -72,7 +72,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--site-errors",
         action="store_true",
-        help="also print every neuron site against its ANN activation on the test nodes",
+        help="also print every neuron site against its ANN activation on the test nodes or graphs",
     )
     add_options(parser)
     parser.set_defaults(run=run)
@@ -89,10 +89,10 @@ def convert_and_compare(args: argparse.Namespace, setup, recipe) -> int:
     """Convert, evaluate, print; 1 if ``--distributed`` found unequal logits, else 0."""
     if reports(args):  # one rank of a torchrun launch writes the files
         check_new_file("--save", args.save)
-    if args.site_errors and setup.task.name != "node":
+    if args.site_errors and setup.task.name not in ("node", "graph"):
         raise CommandLineError(
-            f"--site-errors compares neuron sites on the test nodes of a graph; {setup.dataset} "
-            f"is {setup.task.title}; drop it."
+            "--site-errors compares neuron sites on the test nodes of a graph or on the test "
+            f"graphs; {setup.dataset} is {setup.task.title}; drop it."
         )
     progress = progress_enabled(args)
     if setup.saved is not None:
@@ -141,11 +141,10 @@ def convert_and_compare(args: argparse.Namespace, setup, recipe) -> int:
     text = comparison_text(result) + "\n\nPer layer, last pass (energy constants 45 nm; an "
     text += "estimate):\n" + snn.last_stats.table()
     if args.site_errors:
-        errors = site_errors(
-            snn, model, data.graph.x, data.graph.edge_index, mask=data.graph.test_mask
-        )
+        inputs, options = data.site_error_inputs()
+        errors = site_errors(snn, model, *inputs, **options)
         result["site_errors"] = [asdict(error) for error in errors]
-        text += "\n\nPer neuron site against its ANN activation (test nodes):\n"
+        text += f"\n\nPer neuron site against its ANN activation (test {data.unit}):\n"
         text += site_error_table(errors)
     if args.distributed is not None:
         report = run_distributed(args, snn, data.graph)

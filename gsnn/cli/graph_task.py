@@ -99,6 +99,11 @@ class GraphData(TaskData):
         features = torch.cat([graph.x for graph in self.graphs])
         return float(features.min()), float(features.max())
 
+    def site_error_inputs(self) -> Optional[Tuple[tuple, Dict[str, Any]]]:
+        """Every test graph in one batch: the sites' values over all their nodes."""
+        test = next(iter(self.loader("test", batch_size=self.size("test"))))
+        return (test.x, test.edge_index, test.batch), {}
+
 
 class GraphTask(Task):
     """GIN + ``global_add_pool`` or GCN + ``global_mean_pool`` graph classifiers

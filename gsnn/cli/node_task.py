@@ -45,6 +45,9 @@ class NodeData(TaskData):
     def input_range(self) -> Tuple[float, float]:
         return float(self.graph.x.min()), float(self.graph.x.max())
 
+    def site_error_inputs(self) -> Optional[Tuple[tuple, Dict[str, Any]]]:
+        return (self.graph.x, self.graph.edge_index), {"mask": self.graph.test_mask}
+
 
 class NodeTask(Task):
     """GCN or GraphSAGE node classifiers, trained with Adam (lr 0.01) on the training nodes."""

@@ -67,6 +67,11 @@ class TaskData:
         """The smallest and the largest input value (spike codes need them in [0, 1])."""
         raise NotImplementedError
 
+    def site_error_inputs(self) -> Optional[Tuple[tuple, Dict[str, Any]]]:
+        """The test split as the arguments of :func:`gsnn.site_errors` after the SNN and
+        the model (positional, keyword), or ``None`` where the task offers none."""
+        return None
+
 
 class Task:
     """One kind of classification.
